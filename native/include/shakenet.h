@@ -1,0 +1,233 @@
+/*
+ * shakenet.h - the whole C ABI of libshakenet, the shim between ShakeNet's Java code and libtorch.
+ *
+ * Conventions (see DESIGN.md):
+ *  - Opaque handles: sn_tensor and sn_generator are owned by the caller and released with
+ *    sn_tensor_free / sn_generator_free. Every function that creates one writes it through an
+ *    out-parameter; the caller owns it from then on.
+ *  - Every function returns an sn_status (SN_OK == 0) unless it says otherwise. On failure the
+ *    out-parameters are untouched and sn_last_error() holds a message for this OS thread.
+ *  - No C++ exception crosses this boundary and no input aborts the process.
+ *  - Names mirror libtorch's (conv2d, batch_norm, relu, cat, ...). A trailing underscore means
+ *    the op works in place, as in PyTorch.
+ *  - Arguments named "optional" accept NULL.
+ */
+#ifndef SHAKENET_H
+#define SHAKENET_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever a declaration below changes; the Java loader refuses a library whose
+ * sn_abi_version differs from the SN_ABI_VERSION its bindings were generated from. */
+#define SN_ABI_VERSION 1
+
+typedef struct sn_tensor sn_tensor;
+typedef struct sn_generator sn_generator;
+
+/* Status codes. */
+enum sn_status {
+    SN_OK = 0,
+    SN_ERR_TORCH = 1,            /* libtorch rejected the call (shape, dtype, device, ...) */
+    SN_ERR_INVALID_ARGUMENT = 2, /* the shim rejected an argument (NULL handle, bad enum, ...) */
+    SN_ERR_OUT_OF_MEMORY = 3,    /* host or device allocation failed */
+    SN_ERR_INTERNAL = 4          /* any other exception */
+};
+
+/* Element types. */
+enum sn_dtype {
+    SN_FLOAT32 = 0,
+    SN_FLOAT64 = 1,
+    SN_FLOAT16 = 2,
+    SN_BFLOAT16 = 3,
+    SN_UINT8 = 4,
+    SN_INT32 = 5,
+    SN_INT64 = 6,
+    SN_BOOL = 7
+};
+
+/* Device types; a device is (type, index), index -1 meaning the current one. */
+enum sn_device_type {
+    SN_CPU = 0,
+    SN_CUDA = 1
+};
+
+/* Memory formats for 4-d tensors. */
+enum sn_memory_format {
+    SN_CONTIGUOUS = 0,    /* NCHW */
+    SN_CHANNELS_LAST = 1, /* NHWC strides, NCHW shape */
+    SN_PRESERVE = 2       /* keep the input's format */
+};
+
+/* In sn_to: keep the tensor's current dtype or device. */
+#define SN_KEEP (-1)
+
+/* Shake-shake coefficient modes (see PAPER.md). KEEP is valid for the backward pass only. */
+enum sn_shake_mode {
+    SN_SHAKE = 0, /* fresh U(0,1) coefficient */
+    SN_EVEN = 1,  /* 0.5 */
+    SN_KEEP_FORWARD = 2 /* backward reuses the forward coefficient */
+};
+
+/* Shake-shake coefficient level. */
+enum sn_shake_level {
+    SN_LEVEL_BATCH = 0, /* one coefficient for the whole mini-batch */
+    SN_LEVEL_IMAGE = 1  /* one coefficient per image (dimension 0) */
+};
+
+/* ---- errors and runtime ------------------------------------------------------------------ */
+
+/* The message of the last failed call on this OS thread ("" if none). Valid until the next
+ * failing call on the same thread. Never fails. */
+const char *sn_last_error(void);
+
+/* The SN_ABI_VERSION this library was built from. */
+int32_t sn_abi_version(int32_t *out);
+/* libtorch's version, e.g. "1.13.1"; a static string. */
+int32_t sn_torch_version(const char **out);
+int32_t sn_cuda_device_count(int32_t *out);
+/* Writes the NUL-terminated name of CUDA device `index` into buf (truncated to capacity). */
+int32_t sn_cuda_device_name(int32_t index, char *buf, int64_t capacity);
+int32_t sn_has_cudnn(int32_t *out);
+int32_t sn_has_mkldnn(int32_t *out);
+int32_t sn_get_num_threads(int32_t *out);
+int32_t sn_set_num_threads(int32_t threads);
+/* Seeds libtorch's default generators on every device. */
+int32_t sn_manual_seed(uint64_t seed);
+/* Grad mode of this OS thread; previous (optional) receives the old value. */
+int32_t sn_set_grad_enabled(int32_t enabled, int32_t *previous);
+int32_t sn_is_grad_enabled(int32_t *out);
+
+/* ---- generators -------------------------------------------------------------------------- */
+
+/* A new random generator for a device, seeded with `seed`. Ops taking an optional generator
+ * use libtorch's default generator of the device when given NULL. */
+int32_t sn_generator_new(int32_t device_type, int32_t device_index, uint64_t seed,
+                         sn_generator **out);
+int32_t sn_generator_free(sn_generator *generator);
+/* The generator's full state as a uint8 CPU tensor, and back (for checkpoints). */
+int32_t sn_generator_get_state(const sn_generator *generator, sn_tensor **out);
+int32_t sn_generator_set_state(sn_generator *generator, const sn_tensor *state);
+
+/* ---- tensor lifetime, creation and transfer ------------------------------------------------ */
+
+/* Frees the handle (NULL is a no-op); the storage goes when no other tensor shares it. */
+int32_t sn_tensor_free(sn_tensor *tensor);
+/* A new CPU tensor holding a copy of `nbytes` bytes of host data laid out row-major. */
+int32_t sn_tensor_from_data(const void *data, int64_t nbytes, int32_t dtype, const int64_t *shape,
+                            int32_t ndim, sn_tensor **out);
+/* Copies the tensor's elements (row-major, from any device) into host memory of exactly
+ * numel * element size bytes. */
+int32_t sn_tensor_copy_to_host(const sn_tensor *tensor, void *data, int64_t nbytes);
+int32_t sn_zeros(const int64_t *shape, int32_t ndim, int32_t dtype, int32_t device_type,
+                 int32_t device_index, sn_tensor **out);
+int32_t sn_ones(const int64_t *shape, int32_t ndim, int32_t dtype, int32_t device_type,
+                int32_t device_index, sn_tensor **out);
+int32_t sn_full(const int64_t *shape, int32_t ndim, double value, int32_t dtype,
+                int32_t device_type, int32_t device_index, sn_tensor **out);
+/* Random tensors; generator is optional and must live on the target device. */
+int32_t sn_randn(const int64_t *shape, int32_t ndim, double mean, double std, int32_t dtype,
+                 int32_t device_type, int32_t device_index, sn_generator *generator,
+                 sn_tensor **out);
+int32_t sn_rand_uniform(const int64_t *shape, int32_t ndim, double low, double high,
+                        int32_t dtype, int32_t device_type, int32_t device_index,
+                        sn_generator *generator, sn_tensor **out);
+/* Converts to a device, dtype and memory format (SN_KEEP keeps dtype / device). The result
+ * may share storage with the input when nothing changes. non_blocking allows an asynchronous
+ * host-to-device copy from pinned memory. */
+int32_t sn_to(const sn_tensor *tensor, int32_t device_type, int32_t device_index, int32_t dtype,
+              int32_t memory_format, int32_t non_blocking, sn_tensor **out);
+/* Copies src into dst in place (shapes must broadcast; devices and dtypes may differ). */
+int32_t sn_copy_(sn_tensor *dst, const sn_tensor *src);
+int32_t sn_clone(const sn_tensor *tensor, sn_tensor **out);
+/* A tensor sharing storage, cut out of the autograd graph. */
+int32_t sn_detach(const sn_tensor *tensor, sn_tensor **out);
+int32_t sn_reshape(const sn_tensor *tensor, const int64_t *shape, int32_t ndim, sn_tensor **out);
+
+/* ---- tensor queries ------------------------------------------------------------------------ */
+
+int32_t sn_tensor_ndim(const sn_tensor *tensor, int32_t *out);
+/* Writes min(ndim, capacity) sizes into out. */
+int32_t sn_tensor_shape(const sn_tensor *tensor, int64_t *out, int32_t capacity);
+int32_t sn_tensor_numel(const sn_tensor *tensor, int64_t *out);
+int32_t sn_tensor_dtype(const sn_tensor *tensor, int32_t *out);
+int32_t sn_tensor_device(const sn_tensor *tensor, int32_t *device_type, int32_t *device_index);
+int32_t sn_tensor_is_contiguous(const sn_tensor *tensor, int32_t memory_format, int32_t *out);
+/* The value of a one-element tensor as a double (synchronizes with the device). */
+int32_t sn_tensor_item(const sn_tensor *tensor, double *out);
+
+/* ---- autograd ------------------------------------------------------------------------------ */
+
+int32_t sn_tensor_requires_grad(const sn_tensor *tensor, int32_t *out);
+int32_t sn_tensor_set_requires_grad(sn_tensor *tensor, int32_t requires_grad);
+/* The accumulated gradient as a new handle, or *out = NULL when there is none. */
+int32_t sn_tensor_grad(const sn_tensor *tensor, sn_tensor **out);
+/* Drops the accumulated gradient (like PyTorch's zero_grad(set_to_none=True)). */
+int32_t sn_tensor_zero_grad(sn_tensor *tensor);
+/* Back-propagates from `tensor`; grad_output is optional for a one-element tensor. */
+int32_t sn_backward(const sn_tensor *tensor, const sn_tensor *grad_output);
+
+/* ---- arithmetic ---------------------------------------------------------------------------- */
+
+int32_t sn_add(const sn_tensor *a, const sn_tensor *b, sn_tensor **out);
+int32_t sn_sub(const sn_tensor *a, const sn_tensor *b, sn_tensor **out);
+int32_t sn_mul(const sn_tensor *a, const sn_tensor *b, sn_tensor **out);
+/* a += b */
+int32_t sn_add_(sn_tensor *a, const sn_tensor *b);
+int32_t sn_add_scalar(const sn_tensor *a, double value, sn_tensor **out);
+int32_t sn_mul_scalar(const sn_tensor *a, double value, sn_tensor **out);
+int32_t sn_sum(const sn_tensor *tensor, sn_tensor **out);
+int32_t sn_mean(const sn_tensor *tensor, sn_tensor **out);
+int32_t sn_cat(const sn_tensor *const *tensors, int32_t count, int64_t dim, sn_tensor **out);
+
+/* ---- network ops --------------------------------------------------------------------------- */
+
+/* input (N,C,H,W), weight (O,C/groups,kH,kW), bias optional (O). */
+int32_t sn_conv2d(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias,
+                  int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups,
+                  sn_tensor **out);
+/* training != 0: normalizes with batch statistics and updates running_mean/running_var in
+ * place with `momentum` (PyTorch's convention: new = (1-momentum)*old + momentum*batch,
+ * unbiased variance); else normalizes with the running statistics. weight, bias optional. */
+int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias,
+                      sn_tensor *running_mean, sn_tensor *running_var, int32_t training,
+                      double momentum, double eps, sn_tensor **out);
+int32_t sn_relu(const sn_tensor *input, sn_tensor **out);
+int32_t sn_relu_(sn_tensor *tensor);
+/* The shortcut's one-pixel shift: out[:, :, i, j] = input[:, :, i+1, j+1], zero in the last row
+ * and column (PyTorch: F.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))). */
+int32_t sn_shift_pixel(const sn_tensor *input, sn_tensor **out);
+int32_t sn_avg_pool2d(const sn_tensor *input, int64_t kernel_h, int64_t kernel_w, int64_t stride_h,
+                      int64_t stride_w, int64_t pad_h, int64_t pad_w, sn_tensor **out);
+/* (N,C,H,W) -> (N,C): mean over H and W. */
+int32_t sn_global_avg_pool2d(const sn_tensor *input, sn_tensor **out);
+/* input (N,in), weight (out,in), bias optional (out). */
+int32_t sn_linear(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias,
+                  sn_tensor **out);
+/* Mean cross-entropy of logits (N,K) against int64 class indices (N). */
+int32_t sn_cross_entropy(const sn_tensor *logits, const sn_tensor *targets, sn_tensor **out);
+int32_t sn_argmax(const sn_tensor *input, int64_t dim, sn_tensor **out);
+/* How many rows of logits (N,K) have their argmax equal to targets (N): an int64 scalar tensor
+ * on the logits' device, so it can be accumulated without a host synchronisation. */
+int32_t sn_count_correct(const sn_tensor *logits, const sn_tensor *targets, sn_tensor **out);
+
+/* ---- shake-shake --------------------------------------------------------------------------- */
+
+/* The shake-shake combination as one autograd function (PAPER.md):
+ *   training: out = alpha*a + (1-alpha)*b, grad_a = beta*g, grad_b = (1-beta)*g
+ *   eval (training == 0): out = 0.5*(a+b)
+ * forward_mode is SN_SHAKE or SN_EVEN; backward_mode is SN_SHAKE, SN_EVEN or SN_KEEP_FORWARD;
+ * level SN_LEVEL_BATCH draws one coefficient, SN_LEVEL_IMAGE one per index of dimension 0.
+ * Coefficients are drawn on the tensors' device from `generator` (optional). */
+int32_t sn_shake_shake(const sn_tensor *a, const sn_tensor *b, int32_t forward_mode,
+                       int32_t backward_mode, int32_t level, int32_t training,
+                       sn_generator *generator, sn_tensor **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHAKENET_H */

@@ -1,0 +1,134 @@
+// The network ops of a Shake-Shake ResNet: convolution, batch norm, ReLU, the shortcut's pixel
+// shift, pooling, linear, cross-entropy and accuracy counting.
+#include "shim.hpp"
+
+namespace {
+void require_dim(const at::Tensor& t, int64_t dim, const char* name, const char* layout) {
+  if (t.dim() != dim) {
+    throw sn::InvalidArgument(std::string(name) + " must be " + std::to_string(dim) + "-d " + layout +
+                              ", got shape " + c10::str(t.sizes()));
+  }
+}
+}  // namespace
+
+extern "C" {
+
+int32_t sn_conv2d(const sn_tensor* input, const sn_tensor* weight, const sn_tensor* bias,
+                  int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups,
+                  sn_tensor** out) {
+  SN_GUARD({
+    sn::out_arg(out, "out");
+    const at::Tensor& x = sn::ref(input, "input");
+    const at::Tensor& w = sn::ref(weight, "weight");
+    require_dim(x, 4, "input", "(N,C,H,W)");
+    require_dim(w, 4, "weight", "(out_channels,in_channels/groups,kH,kW)");
+    int64_t stride[2] = {stride_h, stride_w};
+    int64_t padding[2] = {pad_h, pad_w};
+    int64_t dilation[2] = {1, 1};
+    sn::give(at::conv2d(x, w, sn::optional_ref(bias), stride, padding, dilation, groups), out);
+  });
+}
+
+int32_t sn_batch_norm(const sn_tensor* input, const sn_tensor* weight, const sn_tensor* bias,
+                      sn_tensor* running_mean, sn_tensor* running_var, int32_t training,
+                      double momentum, double eps, sn_tensor** out) {
+  SN_GUARD({
+    sn::out_arg(out, "out");
+    const at::Tensor& x = sn::ref(input, "input");
+    if (x.dim() < 2) throw sn::InvalidArgument("input must be (N,C,...), got shape " + c10::str(x.sizes()));
+    if (!training && (running_mean == nullptr || running_var == nullptr)) {
+      throw sn::InvalidArgument("evaluation mode needs running_mean and running_var");
+    }
+    sn::give(at::batch_norm(x, sn::optional_ref(weight), sn::optional_ref(bias), sn::optional_ref(running_mean),
+                            sn::optional_ref(running_var), training != 0, momentum, eps,
+                            /*cudnn_enabled=*/true),
+             out);
+  });
+}
+
+int32_t sn_relu(const sn_tensor* input, sn_tensor** out) {
+  SN_GUARD({
+    sn::out_arg(out, "out");
+    sn::give(at::relu(sn::ref(input, "input")), out);
+  });
+}
+
+int32_t sn_relu_(sn_tensor* tensor) {
+  SN_GUARD({ at::relu_(sn::mut(tensor, "tensor")); });
+}
+
+int32_t sn_shift_pixel(const sn_tensor* input, sn_tensor** out) {
+  SN_GUARD({
+    sn::out_arg(out, "out");
+    const at::Tensor& x = sn::ref(input, "input");
+    require_dim(x, 4, "input", "(N,C,H,W)");
+    // Drop the first row and column, zero-pad the last row and column: (left, right, top, bottom).
+    at::Tensor cropped = x.slice(2, 1).slice(3, 1);
+    sn::give(at::constant_pad_nd(cropped, {0, 1, 0, 1}, 0), out);
+  });
+}
+
+int32_t sn_avg_pool2d(const sn_tensor* input, int64_t kernel_h, int64_t kernel_w, int64_t stride_h,
+                      int64_t stride_w, int64_t pad_h, int64_t pad_w, sn_tensor** out) {
+  SN_GUARD({
+    sn::out_arg(out, "out");
+    const at::Tensor& x = sn::ref(input, "input");
+    require_dim(x, 4, "input", "(N,C,H,W)");
+    int64_t kernel[2] = {kernel_h, kernel_w};
+    int64_t stride[2] = {stride_h, stride_w};
+    int64_t padding[2] = {pad_h, pad_w};
+    sn::give(at::avg_pool2d(x, kernel, stride, padding), out);
+  });
+}
+
+int32_t sn_global_avg_pool2d(const sn_tensor* input, sn_tensor** out) {
+  SN_GUARD({
+    sn::out_arg(out, "out");
+    const at::Tensor& x = sn::ref(input, "input");
+    require_dim(x, 4, "input", "(N,C,H,W)");
+    sn::give(x.mean({2, 3}), out);
+  });
+}
+
+int32_t sn_linear(const sn_tensor* input, const sn_tensor* weight, const sn_tensor* bias,
+                  sn_tensor** out) {
+  SN_GUARD({
+    sn::out_arg(out, "out");
+    sn::give(at::linear(sn::ref(input, "input"), sn::ref(weight, "weight"), sn::optional_ref(bias)), out);
+  });
+}
+
+int32_t sn_cross_entropy(const sn_tensor* logits, const sn_tensor* targets, sn_tensor** out) {
+  SN_GUARD({
+    sn::out_arg(out, "out");
+    const at::Tensor& z = sn::ref(logits, "logits");
+    const at::Tensor& y = sn::ref(targets, "targets");
+    require_dim(z, 2, "logits", "(N,classes)");
+    require_dim(y, 1, "targets", "(N) class indices");
+    if (y.scalar_type() != at::kLong) {
+      throw sn::InvalidArgument(std::string("targets must be int64 class indices, got ") +
+                                c10::toString(y.scalar_type()));
+    }
+    sn::give(at::nll_loss(at::log_softmax(z, 1), y), out);
+  });
+}
+
+int32_t sn_argmax(const sn_tensor* input, int64_t dim, sn_tensor** out) {
+  SN_GUARD({
+    sn::out_arg(out, "out");
+    sn::give(sn::ref(input, "input").argmax(dim), out);
+  });
+}
+
+int32_t sn_count_correct(const sn_tensor* logits, const sn_tensor* targets, sn_tensor** out) {
+  SN_GUARD({
+    sn::out_arg(out, "out");
+    const at::Tensor& z = sn::ref(logits, "logits");
+    const at::Tensor& y = sn::ref(targets, "targets");
+    require_dim(z, 2, "logits", "(N,classes)");
+    require_dim(y, 1, "targets", "(N) class indices");
+    sn::give(z.detach().argmax(1).eq(y).sum(), out);
+  });
+}
+
+}  // extern "C"

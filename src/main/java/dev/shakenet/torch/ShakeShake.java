@@ -1,0 +1,48 @@
+package dev.shakenet.torch;
+
+import static dev.shakenet.torch.Tensor.own;
+import static dev.shakenet.torch.ffi.shakenet_h.sn_shake_shake;
+
+/**
+ * The shake-shake combination of two residual branches (PAPER.md), one native autograd function:
+ * in training {@code out = alpha*a + (1-alpha)*b} with gradients {@code beta*g} and
+ * {@code (1-beta)*g}; in eval {@code 0.5*(a+b)}.
+ */
+public final class ShakeShake {
+    static {
+        NativeLibrary.ensureLoaded();
+    }
+
+    /** How a coefficient is chosen. KEEP (reuse the forward alpha) is a backward mode only. */
+    public enum Mode {
+        SHAKE(0), EVEN(1), KEEP(2);
+
+        final int code;
+
+        Mode(int code) {
+            this.code = code;
+        }
+    }
+
+    /** One coefficient per mini-batch, or one per image. */
+    public enum Level {
+        BATCH(0), IMAGE(1);
+
+        final int code;
+
+        Level(int code) {
+            this.code = code;
+        }
+    }
+
+    private ShakeShake() {}
+
+    /**
+     * Combines branch outputs {@code a} and {@code b} (same shape, dimension 0 the batch).
+     * Coefficients are drawn on their device from {@code generator} (null: the default one).
+     */
+    public static Tensor combine(Tensor a, Tensor b, Mode forward, Mode backward, Level level, boolean training, Generator generator) {
+        return own(Native.handle((arena, out) -> sn_shake_shake(a.handle(), b.handle(), forward.code, backward.code, level.code,
+                training ? 1 : 0, Generator.handleOf(generator), out)));
+    }
+}
