@@ -23,7 +23,7 @@ extern "C" {
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library whose
  * sn_abi_version differs from the SN_ABI_VERSION its bindings were generated from. */
-#define SN_ABI_VERSION 1
+#define SN_ABI_VERSION 2
 
 typedef struct sn_tensor sn_tensor;
 typedef struct sn_generator sn_generator;
@@ -124,6 +124,8 @@ int32_t sn_tensor_from_data(const void *data, int64_t nbytes, int32_t dtype, con
 int32_t sn_tensor_copy_to_host(const sn_tensor *tensor, void *data, int64_t nbytes);
 int32_t sn_zeros(const int64_t *shape, int32_t ndim, int32_t dtype, int32_t device_type,
                  int32_t device_index, sn_tensor **out);
+/* Zeros with the tensor's shape, dtype, device and memory format. */
+int32_t sn_zeros_like(const sn_tensor *tensor, sn_tensor **out);
 int32_t sn_ones(const int64_t *shape, int32_t ndim, int32_t dtype, int32_t device_type,
                 int32_t device_index, sn_tensor **out);
 int32_t sn_full(const int64_t *shape, int32_t ndim, double value, int32_t dtype,
@@ -179,6 +181,8 @@ int32_t sn_mul(const sn_tensor *a, const sn_tensor *b, sn_tensor **out);
 int32_t sn_add_(sn_tensor *a, const sn_tensor *b);
 int32_t sn_add_scalar(const sn_tensor *a, double value, sn_tensor **out);
 int32_t sn_mul_scalar(const sn_tensor *a, double value, sn_tensor **out);
+/* a += value, in place */
+int32_t sn_add_scalar_(sn_tensor *a, double value);
 int32_t sn_sum(const sn_tensor *tensor, sn_tensor **out);
 int32_t sn_mean(const sn_tensor *tensor, sn_tensor **out);
 int32_t sn_cat(const sn_tensor *const *tensors, int32_t count, int64_t dim, sn_tensor **out);
@@ -213,6 +217,20 @@ int32_t sn_argmax(const sn_tensor *input, int64_t dim, sn_tensor **out);
 /* How many rows of logits (N,K) have their argmax equal to targets (N): an int64 scalar tensor
  * on the logits' device, so it can be accumulated without a host synchronisation. */
 int32_t sn_count_correct(const sn_tensor *logits, const sn_tensor *targets, sn_tensor **out);
+
+/* ---- optimizer ----------------------------------------------------------------------------- */
+
+/* One step of torch.optim.SGD over `count` parameters, in place and outside autograd:
+ *   d = grad + weight_decay*p
+ *   buf = d on a parameter's first step (buffer_ready[i] == 0, then set to 1),
+ *         else momentum*buf + (1-dampening)*d
+ *   d = d + momentum*buf (nesterov) or buf
+ *   p -= lr*d
+ * momentum_buffers and buffer_ready may be NULL when momentum == 0. Parameters without a
+ * gradient are skipped, as in PyTorch. */
+int32_t sn_sgd_step(sn_tensor *const *params, sn_tensor *const *momentum_buffers,
+                    int32_t *buffer_ready, int32_t count, double lr, double momentum,
+                    double dampening, double weight_decay, int32_t nesterov);
 
 /* ---- shake-shake --------------------------------------------------------------------------- */
 

@@ -1,5 +1,18 @@
 // Element-wise arithmetic, reductions and concatenation.
+#include <cmath>
+
 #include "shim.hpp"
+
+namespace {
+// A whole-number scalar stays an integer for integer tensors (counters such as BatchNorm's
+// num_batches_tracked), so in-place arithmetic keeps their dtype.
+at::Scalar scalar_for(const at::Tensor& t, double value) {
+  if (at::isIntegralType(t.scalar_type(), /*includeBool=*/false) && std::floor(value) == value) {
+    return at::Scalar(static_cast<int64_t>(value));
+  }
+  return at::Scalar(value);
+}
+}  // namespace
 
 extern "C" {
 
@@ -31,14 +44,23 @@ int32_t sn_add_(sn_tensor* a, const sn_tensor* b) {
 int32_t sn_add_scalar(const sn_tensor* a, double value, sn_tensor** out) {
   SN_GUARD({
     sn::out_arg(out, "out");
-    sn::give(at::add(sn::ref(a, "a"), value), out);
+    const at::Tensor& t = sn::ref(a, "a");
+    sn::give(at::add(t, scalar_for(t, value)), out);
   });
 }
 
 int32_t sn_mul_scalar(const sn_tensor* a, double value, sn_tensor** out) {
   SN_GUARD({
     sn::out_arg(out, "out");
-    sn::give(at::mul(sn::ref(a, "a"), value), out);
+    const at::Tensor& t = sn::ref(a, "a");
+    sn::give(at::mul(t, scalar_for(t, value)), out);
+  });
+}
+
+int32_t sn_add_scalar_(sn_tensor* a, double value) {
+  SN_GUARD({
+    at::Tensor& t = sn::mut(a, "a");
+    t.add_(scalar_for(t, value));
   });
 }
 

@@ -67,6 +67,13 @@ int32_t sn_zeros(const int64_t* shape, int32_t ndim, int32_t dtype, int32_t devi
   });
 }
 
+int32_t sn_zeros_like(const sn_tensor* tensor, sn_tensor** out) {
+  SN_GUARD({
+    sn::out_arg(out, "out");
+    sn::give(at::zeros_like(sn::ref(tensor, "tensor"), c10::MemoryFormat::Preserve), out);
+  });
+}
+
 int32_t sn_ones(const int64_t* shape, int32_t ndim, int32_t dtype, int32_t device_type,
                 int32_t device_index, sn_tensor** out) {
   SN_GUARD({

@@ -23,10 +23,10 @@ public class shakenet_h extends shakenet_h$shared {
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
-    private static final int SN_ABI_VERSION = (int)1L;
+    private static final int SN_ABI_VERSION = (int)2L;
     /**
      * {@snippet lang=c :
-     * #define SN_ABI_VERSION 1
+     * #define SN_ABI_VERSION 2
      * }
      */
     public static int SN_ABI_VERSION() {
@@ -1451,6 +1451,67 @@ public class shakenet_h extends shakenet_h$shared {
                 traceDowncall("sn_zeros", shape, ndim, dtype, device_type, device_index, out);
             }
             return (int)mh$.invokeExact(shape, ndim, dtype, device_type, device_index, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_zeros_like {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_zeros_like");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_zeros_like(const sn_tensor *tensor, sn_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor sn_zeros_like$descriptor() {
+        return sn_zeros_like.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_zeros_like(const sn_tensor *tensor, sn_tensor **out)
+     * }
+     */
+    public static MethodHandle sn_zeros_like$handle() {
+        return sn_zeros_like.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_zeros_like(const sn_tensor *tensor, sn_tensor **out)
+     * }
+     */
+    public static MemorySegment sn_zeros_like$address() {
+        return sn_zeros_like.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_zeros_like(const sn_tensor *tensor, sn_tensor **out)
+     * }
+     */
+    public static int sn_zeros_like(MemorySegment tensor, MemorySegment out) {
+        var mh$ = sn_zeros_like.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_zeros_like", tensor, out);
+            }
+            return (int)mh$.invokeExact(tensor, out);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -3142,6 +3203,67 @@ public class shakenet_h extends shakenet_h$shared {
         }
     }
 
+    private static class sn_add_scalar_ {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_DOUBLE
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_add_scalar_");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_add_scalar_(sn_tensor *a, double value)
+     * }
+     */
+    public static FunctionDescriptor sn_add_scalar_$descriptor() {
+        return sn_add_scalar_.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_add_scalar_(sn_tensor *a, double value)
+     * }
+     */
+    public static MethodHandle sn_add_scalar_$handle() {
+        return sn_add_scalar_.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_add_scalar_(sn_tensor *a, double value)
+     * }
+     */
+    public static MemorySegment sn_add_scalar_$address() {
+        return sn_add_scalar_.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_add_scalar_(sn_tensor *a, double value)
+     * }
+     */
+    public static int sn_add_scalar_(MemorySegment a, double value) {
+        var mh$ = sn_add_scalar_.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_add_scalar_", a, value);
+            }
+            return (int)mh$.invokeExact(a, value);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class sn_sum {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             shakenet_h.C_INT,
@@ -4015,6 +4137,74 @@ public class shakenet_h extends shakenet_h$shared {
                 traceDowncall("sn_count_correct", logits, targets, out);
             }
             return (int)mh$.invokeExact(logits, targets, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_sgd_step {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_INT,
+            shakenet_h.C_DOUBLE,
+            shakenet_h.C_DOUBLE,
+            shakenet_h.C_DOUBLE,
+            shakenet_h.C_DOUBLE,
+            shakenet_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_sgd_step");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_sgd_step(sn_tensor *const *params, sn_tensor *const *momentum_buffers, int32_t *buffer_ready, int32_t count, double lr, double momentum, double dampening, double weight_decay, int32_t nesterov)
+     * }
+     */
+    public static FunctionDescriptor sn_sgd_step$descriptor() {
+        return sn_sgd_step.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_sgd_step(sn_tensor *const *params, sn_tensor *const *momentum_buffers, int32_t *buffer_ready, int32_t count, double lr, double momentum, double dampening, double weight_decay, int32_t nesterov)
+     * }
+     */
+    public static MethodHandle sn_sgd_step$handle() {
+        return sn_sgd_step.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_sgd_step(sn_tensor *const *params, sn_tensor *const *momentum_buffers, int32_t *buffer_ready, int32_t count, double lr, double momentum, double dampening, double weight_decay, int32_t nesterov)
+     * }
+     */
+    public static MemorySegment sn_sgd_step$address() {
+        return sn_sgd_step.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_sgd_step(sn_tensor *const *params, sn_tensor *const *momentum_buffers, int32_t *buffer_ready, int32_t count, double lr, double momentum, double dampening, double weight_decay, int32_t nesterov)
+     * }
+     */
+    public static int sn_sgd_step(MemorySegment params, MemorySegment momentum_buffers, MemorySegment buffer_ready, int count, double lr, double momentum, double dampening, double weight_decay, int nesterov) {
+        var mh$ = sn_sgd_step.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_sgd_step", params, momentum_buffers, buffer_ready, count, lr, momentum, dampening, weight_decay, nesterov);
+            }
+            return (int)mh$.invokeExact(params, momentum_buffers, buffer_ready, count, lr, momentum, dampening, weight_decay, nesterov);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

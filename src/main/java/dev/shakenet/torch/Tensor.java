@@ -53,6 +53,18 @@ public final class Tensor implements AutoCloseable {
         if (scope != null) scope.adopt(this);
     }
 
+    /**
+     * Takes this tensor out of the scope that owns it, so it lives until closed explicitly
+     * (model parameters, optimizer state); returns this.
+     */
+    public Tensor unscoped() {
+        if (owner != null) {
+            owner.disown(this);
+            owner = null;
+        }
+        return this;
+    }
+
     public boolean isClosed() {
         return handle == null;
     }
@@ -106,6 +118,11 @@ public final class Tensor implements AutoCloseable {
 
     public static Tensor zeros(DType dtype, Device device, long... shape) {
         return own(Native.handle((arena, out) -> sn_zeros(longs(arena, shape), shape.length, dtype.code(), device.typeCode(), device.index(), out)));
+    }
+
+    /** Zeros with {@code like}'s shape, dtype, device and memory format (never requiring grad). */
+    public static Tensor zerosLike(Tensor like) {
+        return own(Native.handle((arena, out) -> sn_zeros_like(like.handle(), out)));
     }
 
     public static Tensor ones(DType dtype, Device device, long... shape) {
@@ -297,6 +314,12 @@ public final class Tensor implements AutoCloseable {
     /** this += other, in place; returns this. */
     public Tensor addInPlace(Tensor other) {
         check(sn_add_(handle(), other.handle()));
+        return this;
+    }
+
+    /** this += value, in place; returns this. */
+    public Tensor addInPlace(double value) {
+        check(sn_add_scalar_(handle(), value));
         return this;
     }
 

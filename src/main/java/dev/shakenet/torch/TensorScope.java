@@ -54,14 +54,19 @@ public final class TensorScope implements AutoCloseable {
 
     /** Moves {@code tensor} out of this scope into the enclosing one (or to the caller, if none). */
     public <T extends Tensor> T keep(T tensor) {
+        disown(tensor);
+        tensor.moveTo(parent);
+        return tensor;
+    }
+
+    void disown(Tensor tensor) {
         for (int i = owned.size() - 1; i >= 0; i--) {
             if (owned.get(i) == tensor) {
                 owned.remove(i);
-                tensor.moveTo(parent);
-                return tensor;
+                return;
             }
         }
-        throw new IllegalArgumentException("keep: " + tensor + " does not belong to this scope");
+        throw new IllegalArgumentException(tensor + " does not belong to this scope");
     }
 
     /** How many live tensors this scope owns. */

@@ -1,0 +1,69 @@
+package dev.shakenet.data;
+
+import java.util.SplittableRandom;
+
+/**
+ * Turns stored images into a normalized float batch (N,3,32,32): per-channel normalization with
+ * the paper's mean (125.3, 123.0, 113.9) and std (63.0, 62.1, 66.7), and, for training, a random
+ * 32x32 crop from the image zero-padded by 4 pixels on each side (padding after normalizing, so
+ * it equals the mean, as in the reference code) and a horizontal flip with probability 0.5.
+ */
+public final class Augmentation {
+    public static final double[] MEAN = {125.3, 123.0, 113.9};
+    public static final double[] STD = {63.0, 62.1, 66.7};
+    public static final int PAD = 4;
+
+    /** NORMALIZED[c][byte] = (byte - mean[c]) / std[c]. */
+    private static final float[][] NORMALIZED = new float[3][256];
+
+    static {
+        for (int c = 0; c < 3; c++) {
+            for (int v = 0; v < 256; v++) NORMALIZED[c][v] = (float) ((v - MEAN[c]) / STD[c]);
+        }
+    }
+
+    private Augmentation() {}
+
+    /**
+     * Writes image {@code index} of {@code set}, normalized, into slot {@code slot} of {@code out}:
+     * the 32x32 crop at offset (PAD + dy, PAD + dx) of the zero-padded image, then mirrored if
+     * {@code flip}, i.e. out[y][x] = image[y + dy][(flip ? 31 - x : x) + dx], 0 outside the image.
+     */
+    static void write(ImageSet set, int index, float[] out, int slot, int dy, int dx, boolean flip) {
+        final int size = ImageSet.SIZE;
+        byte[] pixels = set.pixels();
+        int src = index * ImageSet.IMAGE_BYTES;
+        int dst = slot * ImageSet.IMAGE_BYTES;
+        for (int c = 0; c < ImageSet.CHANNELS; c++) {
+            float[] table = NORMALIZED[c];
+            for (int y = 0; y < size; y++) {
+                int sy = y + dy;
+                int row = dst + (c * size + y) * size;
+                if (sy < 0 || sy >= size) {
+                    java.util.Arrays.fill(out, row, row + size, 0f);
+                    continue;
+                }
+                int srcRow = src + (c * size + sy) * size;
+                for (int x = 0; x < size; x++) {
+                    int sx = (flip ? size - 1 - x : x) + dx;
+                    out[row + x] = sx < 0 || sx >= size ? 0f : table[pixels[srcRow + sx] & 0xff];
+                }
+            }
+        }
+    }
+
+    /** Normalizes {@code indices} of {@code set} into a new (N,3,32,32) batch, augmenting with {@code random} if non-null. */
+    public static float[] batch(ImageSet set, int[] indices, SplittableRandom random) {
+        float[] out = new float[indices.length * ImageSet.IMAGE_BYTES];
+        for (int i = 0; i < indices.length; i++) {
+            if (random == null) {
+                write(set, indices[i], out, i, 0, 0, false);
+            } else {
+                int dy = random.nextInt(2 * PAD + 1) - PAD;
+                int dx = random.nextInt(2 * PAD + 1) - PAD;
+                write(set, indices[i], out, i, dy, dx, random.nextBoolean());
+            }
+        }
+        return out;
+    }
+}

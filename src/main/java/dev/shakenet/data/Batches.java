@@ -1,0 +1,128 @@
+package dev.shakenet.data;
+
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+import java.util.SplittableRandom;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+
+/**
+ * The batches of one pass over an image set, assembled on a background thread so the next one
+ * is ready when the training step ends. The shuffled order and every crop and flip are a pure
+ * function of (seed, epoch, batch index): a run, or a resumed run, sees the same data.
+ */
+public final class Batches implements Iterator<Batches.Batch>, AutoCloseable {
+    /** One batch: normalized images (size,3,32,32), labels (size), and its index in the epoch. */
+    public record Batch(int index, int size, float[] images, long[] labels) {}
+
+    private static final int PREFETCH = 2;
+    private final BlockingQueue<Object> queue = new ArrayBlockingQueue<>(PREFETCH);
+    private final Thread worker;
+    private final int count;
+    private int taken;
+
+    private Batches(ImageSet set, int[] order, int batchSize, SplittableRandom[] augment, String name) {
+        this.count = batchCount(order.length, batchSize);
+        worker = Thread.ofPlatform().daemon().name(name).unstarted(() -> produce(set, order, batchSize, augment));
+        worker.start();
+    }
+
+    /**
+     * The training batches of {@code epoch}: shuffled by (seed, epoch), augmented unless
+     * {@code augment} is false. A last batch of one image is dropped (batch norm needs two).
+     */
+    public static Batches training(ImageSet set, int batchSize, long seed, int epoch, boolean augment) {
+        int[] order = shuffled(set.count(), new SplittableRandom(mix(seed, epoch, -1)));
+        int batches = batchCount(order.length, batchSize);
+        SplittableRandom[] randoms = new SplittableRandom[batches];
+        for (int b = 0; b < batches; b++) randoms[b] = augment ? new SplittableRandom(mix(seed, epoch, b)) : null;
+        return new Batches(set, order, batchSize, randoms, "shakenet-train-batches");
+    }
+
+    /** The batches of {@code set} in stored order, normalized only. */
+    public static Batches evaluation(ImageSet set, int batchSize) {
+        int[] order = new int[set.count()];
+        for (int i = 0; i < order.length; i++) order[i] = i;
+        return new Batches(set, order, batchSize, new SplittableRandom[batchCount(order.length, batchSize)], "shakenet-eval-batches");
+    }
+
+    /** Batches in a pass over {@code images} images. */
+    public static int batchCount(int images, int batchSize) {
+        int full = images / batchSize, rest = images % batchSize;
+        return full + (rest >= 2 || (rest == 1 && full == 0) ? 1 : 0);
+    }
+
+    static int[] shuffled(int n, SplittableRandom random) {
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) order[i] = i;
+        for (int i = n - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            int t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        return order;
+    }
+
+    /** A well-spread seed for (run seed, epoch, batch). */
+    static long mix(long seed, int epoch, int batch) {
+        long z = seed * 0x9E3779B97F4A7C15L + (epoch + 1L) * 0xC2B2AE3D27D4EB4FL + (batch + 2L) * 0x165667B19E3779F9L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    private void produce(ImageSet set, int[] order, int batchSize, SplittableRandom[] augment) {
+        try {
+            for (int b = 0; b < count; b++) {
+                int from = b * batchSize, to = Math.min(order.length, from + batchSize);
+                int[] indices = java.util.Arrays.copyOfRange(order, from, to);
+                long[] labels = new long[indices.length];
+                for (int i = 0; i < indices.length; i++) labels[i] = set.label(indices[i]);
+                queue.put(new Batch(b, indices.length, Augmentation.batch(set, indices, augment[b]), labels));
+            }
+        } catch (InterruptedException e) {
+            // closed early
+        } catch (Throwable t) {
+            try {
+                queue.put(t);
+            } catch (InterruptedException ignored) {
+                // closed early
+            }
+        }
+    }
+
+    public int count() {
+        return count;
+    }
+
+    @Override
+    public boolean hasNext() {
+        return taken < count;
+    }
+
+    @Override
+    public Batch next() {
+        if (!hasNext()) throw new NoSuchElementException();
+        Object item;
+        try {
+            item = queue.take();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for a batch", e);
+        }
+        if (item instanceof Throwable t) throw new DataException("preparing a batch failed: " + t, t);
+        taken++;
+        return (Batch) item;
+    }
+
+    @Override
+    public void close() {
+        worker.interrupt();
+        try {
+            worker.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,26 @@
+package dev.shakenet.data;
+
+/**
+ * Images and labels held in memory as CIFAR stores them: {@code count} records of 3x32x32 bytes
+ * (all red, then green, then blue, each row-major) and one label byte each.
+ */
+public record ImageSet(byte[] pixels, byte[] labels, int count) {
+    public static final int CHANNELS = 3, SIZE = 32, IMAGE_BYTES = CHANNELS * SIZE * SIZE;
+
+    public ImageSet {
+        if (pixels.length != (long) count * IMAGE_BYTES || labels.length != count) {
+            throw new IllegalArgumentException("ImageSet of " + count + " images needs " + (long) count * IMAGE_BYTES
+                    + " pixel bytes and " + count + " labels, got " + pixels.length + " and " + labels.length);
+        }
+    }
+
+    public int label(int index) {
+        return labels[index];
+    }
+
+    /** The first {@code n} images (all when n is 0 or at least count). */
+    public ImageSet first(int n) {
+        if (n <= 0 || n >= count) return this;
+        return new ImageSet(java.util.Arrays.copyOf(pixels, n * IMAGE_BYTES), java.util.Arrays.copyOf(labels, n), n);
+    }
+}

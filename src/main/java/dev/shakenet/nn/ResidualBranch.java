@@ -1,0 +1,24 @@
+package dev.shakenet.nn;
+
+import dev.shakenet.torch.Tensor;
+
+/** One residual branch: conv 3x3 (stride s) -> BN -> ReLU -> conv 3x3 -> BN, fed an already ReLU'd input. */
+final class ResidualBranch extends Module {
+    private final Conv2d conv1;
+    private final BatchNorm2d bn1;
+    private final Conv2d conv2;
+    private final BatchNorm2d bn2;
+
+    ResidualBranch(int in, int out, int stride, Init init) {
+        conv1 = registerModule("conv1", new Conv2d(in, out, 3, stride, 1, init));
+        bn1 = registerModule("bn1", new BatchNorm2d(out, init));
+        conv2 = registerModule("conv2", new Conv2d(out, out, 3, 1, 1, init));
+        bn2 = registerModule("bn2", new BatchNorm2d(out, init));
+    }
+
+    /** relu(x) (N,in,H,W) -> (N,out,H/s,W/s) */
+    Tensor forward(Tensor reluX) {
+        Tensor h = bn1.forward(conv1.forward(reluX)).reluInPlace(); // BN's backward does not need its output
+        return bn2.forward(conv2.forward(h));
+    }
+}

@@ -1,0 +1,58 @@
+package dev.shakenet.optim;
+
+import dev.shakenet.torch.ParameterUpdates;
+import dev.shakenet.torch.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Stochastic gradient descent with exactly torch.optim.SGD's update rule: weight decay added to
+ * the gradient, momentum buffers started at the first gradient, dampening, optional Nesterov.
+ * The learning rate is given per step, so any schedule can drive it.
+ */
+public final class Sgd implements AutoCloseable {
+    /** torch.optim.SGD's hyper-parameters other than the learning rate. */
+    public record Options(double momentum, double dampening, double weightDecay, boolean nesterov) {
+        public Options {
+            if (momentum < 0) throw new IllegalArgumentException("momentum must be >= 0, got " + momentum);
+            if (weightDecay < 0) throw new IllegalArgumentException("weight decay must be >= 0, got " + weightDecay);
+            if (nesterov && (momentum <= 0 || dampening != 0)) {
+                throw new IllegalArgumentException("Nesterov momentum needs momentum > 0 and dampening 0");
+            }
+        }
+    }
+
+    private final List<Tensor> params;
+    private final List<Tensor> buffers = new ArrayList<>();
+    private final boolean[] bufferReady;
+    private final Options options;
+
+    public Sgd(List<Tensor> params, Options options) {
+        this.params = List.copyOf(params);
+        this.options = options;
+        this.bufferReady = new boolean[params.size()];
+        if (options.momentum() != 0) {
+            for (Tensor p : params) buffers.add(Tensor.zerosLike(p).unscoped());
+        }
+    }
+
+    /** Updates every parameter that has a gradient with learning rate {@code lr}. */
+    public void step(double lr) {
+        ParameterUpdates.sgd(params, buffers, bufferReady, lr, options.momentum(), options.dampening(), options.weightDecay(),
+                options.nesterov());
+    }
+
+    /** Momentum buffers in parameter order (empty without momentum); for checkpoints. */
+    public List<Tensor> momentumBuffers() {
+        return List.copyOf(buffers);
+    }
+
+    public Options options() {
+        return options;
+    }
+
+    @Override
+    public void close() {
+        buffers.forEach(Tensor::close);
+    }
+}

@@ -1,0 +1,50 @@
+package dev.shakenet.torch;
+
+import static dev.shakenet.torch.Native.check;
+import static dev.shakenet.torch.ffi.shakenet_h.sn_sgd_step;
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+
+/** In-place parameter updates done natively in one call for all parameters. */
+public final class ParameterUpdates {
+    static {
+        NativeLibrary.ensureLoaded();
+    }
+
+    private ParameterUpdates() {}
+
+    /**
+     * One torch.optim.SGD step over {@code params} (those without a gradient are skipped).
+     * {@code buffers} holds one momentum buffer per parameter (same shape, ignored when momentum
+     * is 0); {@code bufferReady[i]} says whether buffer i holds momentum yet (false before a
+     * parameter's first step, when PyTorch initializes it to the gradient) and is updated.
+     */
+    public static void sgd(List<Tensor> params, List<Tensor> buffers, boolean[] bufferReady, double lr, double momentum,
+                           double dampening, double weightDecay, boolean nesterov) {
+        int n = params.size();
+        if (momentum != 0 && (buffers.size() != n || bufferReady.length != n)) {
+            throw new IllegalArgumentException("need one momentum buffer per parameter: " + n + " parameters, "
+                    + buffers.size() + " buffers, " + bufferReady.length + " flags");
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment p = arena.allocate(ADDRESS, Math.max(n, 1));
+            MemorySegment b = arena.allocate(ADDRESS, Math.max(n, 1));
+            MemorySegment ready = arena.allocate(JAVA_INT, Math.max(n, 1));
+            for (int i = 0; i < n; i++) {
+                p.setAtIndex(ADDRESS, i, params.get(i).handle());
+                if (momentum != 0) {
+                    b.setAtIndex(ADDRESS, i, buffers.get(i).handle());
+                    ready.setAtIndex(JAVA_INT, i, bufferReady[i] ? 1 : 0);
+                }
+            }
+            check(sn_sgd_step(p, b, ready, n, lr, momentum, dampening, weightDecay, nesterov ? 1 : 0));
+            if (momentum != 0) {
+                for (int i = 0; i < n; i++) bufferReady[i] = ready.getAtIndex(JAVA_INT, i) != 0;
+            }
+        }
+    }
+}

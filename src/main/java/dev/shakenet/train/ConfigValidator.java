@@ -1,0 +1,69 @@
+package dev.shakenet.train;
+
+import dev.shakenet.torch.Device;
+import dev.shakenet.torch.MemoryFormat;
+import dev.shakenet.torch.ShakeShake;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The value rules of a {@link RunConfig}, all checked at once so one run of the command lists every problem. */
+final class ConfigValidator {
+    private final List<String> problems = new ArrayList<>();
+
+    private ConfigValidator() {}
+
+    static void validate(RunConfig c) {
+        ConfigValidator v = new ConfigValidator();
+        v.check(c);
+        if (!v.problems.isEmpty()) throw new ConfigException(v.problems);
+    }
+
+    private void require(boolean ok, String key, String rule, Object value) {
+        if (!ok) problems.add(key + ": " + rule + ", got " + value);
+    }
+
+    private void check(RunConfig c) {
+        require(c.name() != null && c.name().matches("[A-Za-z0-9._-]+"), "name", "must be letters, digits, '.', '_' or '-' (it names the run folder)", c.name());
+        RunConfig.Model m = c.model();
+        require(m.depth() >= 8 && (m.depth() - 2) % 6 == 0, "model.depth", "must be 6n+2 with n >= 1 (8, 14, 20, 26, 32, ...)", m.depth());
+        require(m.width() >= 2 && m.width() % 2 == 0, "model.width", "must be even and >= 2 (the paper uses 32, 64, 96)", m.width());
+        require(m.shakeForward() != ShakeShake.Mode.KEEP, "model.shake_forward", "must be shake or even (keep is a backward mode)", "keep");
+
+        RunConfig.Optimizer o = c.optimizer();
+        require(o.lr() > 0, "optimizer.lr", "must be > 0", o.lr());
+        require(o.momentum() >= 0 && o.momentum() < 1, "optimizer.momentum", "must be in [0, 1)", o.momentum());
+        require(o.dampening() >= 0 && o.dampening() <= 1, "optimizer.dampening", "must be in [0, 1]", o.dampening());
+        require(o.weightDecay() >= 0, "optimizer.weight_decay", "must be >= 0", o.weightDecay());
+        require(!o.nesterov() || (o.momentum() > 0 && o.dampening() == 0), "optimizer.nesterov",
+                "needs momentum > 0 and dampening 0 (as in torch.optim.SGD)", "true with momentum " + o.momentum() + ", dampening " + o.dampening());
+
+        RunConfig.Schedule s = c.schedule();
+        if (s.type() == RunConfig.ScheduleType.COSINE_ANNEALING_LR) {
+            require(s.tMax() != null && s.tMax() >= 1, "schedule.t_max", "must be an integer >= 1 for cosine_annealing_lr (epochs per half period)", s.tMax());
+        }
+        require(s.etaMin() >= 0 && s.etaMin() < o.lr(), "schedule.eta_min", "must be >= 0 and below optimizer.lr (" + o.lr() + ")", s.etaMin());
+        require(s.warmupEpochs() >= 0 && s.warmupEpochs() < c.epochs(), "schedule.warmup_epochs", "must be >= 0 and below epochs (" + c.epochs() + ")", s.warmupEpochs());
+
+        require(c.epochs() >= 1, "epochs", "must be >= 1", c.epochs());
+        require(c.batchSize() >= 2, "batch_size", "must be >= 2 (batch norm needs two images)", c.batchSize());
+        require(c.evalBatchSize() >= 1, "eval_batch_size", "must be >= 1", c.evalBatchSize());
+
+        RunConfig.Data d = c.data();
+        require(d.path() != null && !d.path().isBlank(), "data.path", "must name a folder or archive", d.path());
+        require(d.trainLimit() == 0 || d.trainLimit() >= 2, "data.train_limit", "must be 0 (all) or >= 2", d.trainLimit());
+        require(d.testLimit() >= 0, "data.test_limit", "must be 0 (all) or more", d.testLimit());
+
+        if (!"auto".equals(c.device())) {
+            try {
+                Device.parse(c.device() == null ? "" : c.device());
+            } catch (IllegalArgumentException e) {
+                problems.add("device: must be auto, cpu, cuda or cuda:N, got " + c.device());
+            }
+        }
+        require(c.memoryFormat() != MemoryFormat.PRESERVE, "memory_format", "must be contiguous or channels_last", "preserve");
+        require(c.threads() >= 0, "threads", "must be >= 0 (0: one per core)", c.threads());
+        require(c.output() == null || !c.output().isBlank(), "output", "must be a folder path, or null for runs/<name>-<time>", "\"" + c.output() + "\"");
+        require(c.evalInterval() >= 1, "eval_interval", "must be >= 1 (epochs between test evaluations)", c.evalInterval());
+        require(c.logInterval() >= 1, "log_interval", "must be >= 1 (steps between progress lines)", c.logInterval());
+    }
+}

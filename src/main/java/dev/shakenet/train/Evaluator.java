@@ -1,0 +1,53 @@
+package dev.shakenet.train;
+
+import dev.shakenet.data.Batches;
+import dev.shakenet.data.ImageSet;
+import dev.shakenet.nn.ShakeResNet;
+import dev.shakenet.torch.DType;
+import dev.shakenet.torch.Device;
+import dev.shakenet.torch.Functional;
+import dev.shakenet.torch.MemoryFormat;
+import dev.shakenet.torch.Tensor;
+import dev.shakenet.torch.TensorScope;
+import dev.shakenet.torch.Torch;
+
+/** Test-set loss and accuracy of a model in eval mode (BN running statistics, shake 0.5), without autograd. */
+public final class Evaluator {
+    /** Mean cross-entropy and accuracy over {@code count} images. */
+    public record Result(double loss, double accuracy, long correct, int count, double seconds) {}
+
+    private final Device device;
+    private final MemoryFormat format;
+    private final int batchSize;
+
+    public Evaluator(Device device, MemoryFormat format, int batchSize) {
+        this.device = device;
+        this.format = format;
+        this.batchSize = batchSize;
+    }
+
+    public Result evaluate(ShakeResNet model, ImageSet set) {
+        long start = System.nanoTime();
+        boolean wasTraining = model.isTraining();
+        model.train(false);
+        try (TensorScope scope = TensorScope.open(); var noGrad = Torch.noGrad(); Batches batches = Batches.evaluation(set, batchSize)) {
+            Tensor lossSum = Tensor.zeros(DType.FLOAT64, device);
+            Tensor correct = Tensor.zeros(DType.INT64, device);
+            while (batches.hasNext()) {
+                Batches.Batch batch = batches.next();
+                try (TensorScope step = TensorScope.open()) {
+                    Tensor x = Tensor.fromFloats(batch.images(), batch.size(), 3, 32, 32).to(device, null, format, false);
+                    Tensor y = Tensor.fromLongs(batch.labels(), batch.size()).to(device);
+                    Tensor logits = model.forward(x);
+                    lossSum.addInPlace(Functional.crossEntropy(logits, y).mul(batch.size()));
+                    correct.addInPlace(Functional.countCorrect(logits, y));
+                }
+            }
+            long right = (long) correct.item(); // the one synchronisation of the pass
+            return new Result(lossSum.item() / set.count(), (double) right / set.count(), right, set.count(),
+                    (System.nanoTime() - start) / 1e9);
+        } finally {
+            model.train(wasTraining);
+        }
+    }
+}

@@ -1,0 +1,70 @@
+package dev.shakenet.train;
+
+import dev.shakenet.torch.MemoryFormat;
+import dev.shakenet.torch.ShakeShake;
+
+/**
+ * One training run, as read from its JSON file (keys in snake_case, as in the README). Every
+ * field has a default ({@link #DEFAULTS}); a file gives only what it changes.
+ */
+public record RunConfig(
+        String name,
+        String description,
+        Model model,
+        Optimizer optimizer,
+        Schedule schedule,
+        int epochs,
+        int batchSize,
+        int evalBatchSize,
+        Data data,
+        String device,
+        MemoryFormat memoryFormat,
+        long seed,
+        int threads,
+        String output,
+        int evalInterval,
+        int logInterval) {
+
+    /** Shake-Shake-{depth} 2x{width}d and how its branches are combined. */
+    public record Model(int depth, int width, ShakeShake.Mode shakeForward, ShakeShake.Mode shakeBackward,
+                        ShakeShake.Level shakeLevel) {}
+
+    /** torch.optim.SGD's settings; lr is the base rate the schedule scales. */
+    public record Optimizer(double lr, double momentum, double dampening, double weightDecay, boolean nesterov) {}
+
+    /** How the learning rate moves over the run. */
+    public record Schedule(ScheduleType type, Integer tMax, double etaMin, double warmupEpochs) {}
+
+    public enum ScheduleType {
+        /** The paper's: cosine from lr to eta_min over all iterations, updated every iteration. */
+        COSINE,
+        /** PyTorch's CosineAnnealingLR with t_max, stepped once per epoch (rises again past t_max). */
+        COSINE_ANNEALING_LR,
+        CONSTANT
+    }
+
+    /**
+     * Where CIFAR-10 is; whether to fetch the official archive when it is missing; training
+     * augmentation on or off; and optional caps on how many training / test images to use (0: all).
+     */
+    public record Data(String path, boolean download, boolean augment, int trainLimit, int testLimit) {}
+
+    /** The paper's Shake-Shake-26 2x32d recipe on one device, 1800 epochs, on the CPU unless a GPU is there. */
+    public static final RunConfig DEFAULTS = new RunConfig(
+            "run",
+            "",
+            new Model(26, 32, ShakeShake.Mode.SHAKE, ShakeShake.Mode.SHAKE, ShakeShake.Level.IMAGE),
+            new Optimizer(0.1, 0.9, 0.0, 1e-4, true),
+            new Schedule(ScheduleType.COSINE, null, 0.0, 0.0),
+            1800,
+            64,
+            500,
+            new Data("data", false, true, 0, 0),
+            "auto",
+            MemoryFormat.CONTIGUOUS,
+            0,
+            0,
+            null,
+            1,
+            50);
+}

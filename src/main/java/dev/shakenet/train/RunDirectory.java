@@ -1,0 +1,60 @@
+package dev.shakenet.train;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.core.LoggerContext;
+import org.apache.logging.log4j.core.appender.FileAppender;
+import org.apache.logging.log4j.core.config.Configuration;
+import org.apache.logging.log4j.core.layout.PatternLayout;
+
+/** A run's output folder: the resolved config, metrics.jsonl and a copy of the log. */
+public final class RunDirectory {
+    public static final String CONFIG_FILE = "config.json";
+    public static final String LOG_FILE = "train.log";
+
+    private RunDirectory() {}
+
+    /**
+     * Creates the folder for {@code config} (its output, or runs/&lt;name&gt;-&lt;time&gt;) and writes the
+     * resolved config into it. Refuses a folder that already holds a run.
+     */
+    public static Path create(RunConfig config) throws IOException {
+        Path dir = config.output() != null ? Path.of(config.output())
+                : Path.of("runs", config.name() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        if (Files.exists(dir.resolve(MetricsLog.FILE))) {
+            throw new ConfigException("output: " + dir + " already holds a run (" + MetricsLog.FILE + "); choose another folder with "
+                    + "--set output=<folder>, or leave output unset for a new runs/<name>-<time> folder");
+        }
+        Files.createDirectories(dir);
+        writeAtomically(dir.resolve(CONFIG_FILE), ConfigLoader.toJson(config));
+        return dir;
+    }
+
+    /** Writes {@code text} to a temporary file beside {@code target}, then renames it into place. */
+    static void writeAtomically(Path target, String text) throws IOException {
+        Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
+        Files.writeString(tmp, text);
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /** Copies every log line from now on into {@code dir}/train.log as well. */
+    public static void logTo(Path dir) {
+        LoggerContext context = (LoggerContext) LogManager.getContext(false);
+        Configuration configuration = context.getConfiguration();
+        FileAppender file = FileAppender.newBuilder()
+                .setName("run-" + dir)
+                .withFileName(dir.resolve(LOG_FILE).toString())
+                .setLayout(PatternLayout.newBuilder().withPattern("%d{yyyy-MM-dd HH:mm:ss} %msg%n").withConfiguration(configuration).build())
+                .setConfiguration(configuration)
+                .build();
+        file.start();
+        configuration.addAppender(file);
+        configuration.getRootLogger().addAppender(file, null, null);
+        context.updateLoggers();
+    }
+}

@@ -1,0 +1,90 @@
+package dev.shakenet.optim;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.shakenet.torch.Tensor;
+import dev.shakenet.torch.TensorScope;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Three steps of torch.optim.SGD's rule, computed by hand. The loss is sum(c * w), so the
+ * gradient is c at every step (plus weight decay * w where decay is on).
+ */
+class SgdTest {
+    /** Runs `steps` SGD steps from w0 with gradient c and returns w after each. */
+    static double[][] run(double[] w0, double[] c, double lr, Sgd.Options options, int steps) {
+        double[][] out = new double[steps][];
+        Tensor w = Tensor.fromDoubles(w0, w0.length).requiresGrad(true);
+        try (Sgd sgd = new Sgd(List.of(w), options)) {
+            for (int i = 0; i < steps; i++) {
+                try (TensorScope scope = TensorScope.open()) {
+                    w.zeroGrad();
+                    w.mul(Tensor.fromDoubles(c, c.length)).sum().backward();
+                    sgd.step(lr);
+                    out[i] = w.toDoubleArray();
+                }
+            }
+        } finally {
+            w.close();
+        }
+        return out;
+    }
+
+    @Test
+    void plainSgd() {
+        double[][] w = run(new double[] {1.0, -2.0}, new double[] {0.5, 1.0}, 0.1, new Sgd.Options(0, 0, 0, false), 3);
+        assertArrayEquals(new double[] {0.95, -2.1}, w[0], 1e-15);
+        assertArrayEquals(new double[] {0.90, -2.2}, w[1], 1e-15);
+        assertArrayEquals(new double[] {0.85, -2.3}, w[2], 1e-15);
+    }
+
+    @Test
+    void momentumStartsFromTheFirstGradient() {
+        // buf: c, 1.9c, 2.71c; w -= 0.1 * buf
+        double[][] w = run(new double[] {1.0, -2.0}, new double[] {0.5, 1.0}, 0.1, new Sgd.Options(0.9, 0, 0, false), 3);
+        assertArrayEquals(new double[] {0.95, -2.1}, w[0], 1e-15);
+        assertArrayEquals(new double[] {0.855, -2.29}, w[1], 1e-15);
+        assertArrayEquals(new double[] {0.7195, -2.561}, w[2], 1e-15);
+    }
+
+    @Test
+    void dampeningSkipsTheFirstStep() {
+        // buf: c (first step, undamped), 0.9c + 0.5c = 1.4c
+        double[][] w = run(new double[] {1.0}, new double[] {0.5}, 0.1, new Sgd.Options(0.9, 0.5, 0, false), 2);
+        assertEquals(0.95, w[0][0], 1e-15);
+        assertEquals(0.95 - 0.1 * 1.4 * 0.5, w[1][0], 1e-15);
+    }
+
+    @Test
+    void nesterovWithWeightDecay() {
+        // lr 0.1, momentum 0.9, weight decay 0.1, c = 0.5, w0 = 1:
+        // 1: d = 0.5 + 0.1*1 = 0.6, buf = 0.6, d = 0.6 + 0.9*0.6 = 1.14, w = 1 - 0.114 = 0.886
+        // 2: d = 0.5 + 0.0886 = 0.5886, buf = 0.54 + 0.5886 = 1.1286, d = 0.5886 + 1.01574 = 1.60434, w = 0.725566
+        // 3: d = 0.5725566, buf = 1.01574 + 0.5725566 = 1.5882966, d = 0.5725566 + 1.42946694 = 2.00202354, w = 0.525363646
+        double[][] w = run(new double[] {1.0}, new double[] {0.5}, 0.1, new Sgd.Options(0.9, 0, 0.1, true), 3);
+        assertEquals(0.886, w[0][0], 1e-14);
+        assertEquals(0.725566, w[1][0], 1e-14);
+        assertEquals(0.525363646, w[2][0], 1e-14);
+    }
+
+    @Test
+    void parametersWithoutGradientsAreLeftAlone() {
+        Tensor used = Tensor.fromDoubles(new double[] {1}, 1).requiresGrad(true);
+        Tensor unused = Tensor.fromDoubles(new double[] {7}, 1).requiresGrad(true);
+        try (Sgd sgd = new Sgd(List.of(used, unused), new Sgd.Options(0.9, 0, 0.1, true)); TensorScope scope = TensorScope.open()) {
+            used.mul(2).sum().backward();
+            sgd.step(0.1);
+            assertArrayEquals(new double[] {7}, unused.toDoubleArray());
+            assertNotEquals(1.0, used.toDoubleArray()[0]);
+        } finally {
+            used.close();
+            unused.close();
+        }
+    }
+
+    @Test
+    void nesterovNeedsMomentum() {
+        assertThrows(IllegalArgumentException.class, () -> new Sgd.Options(0, 0, 0, true));
+    }
+}

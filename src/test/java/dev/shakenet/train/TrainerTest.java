@@ -1,0 +1,92 @@
+package dev.shakenet.train;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shakenet.data.Cifar10;
+import dev.shakenet.data.ImageSet;
+import dev.shakenet.data.RealCifar10Test;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The training loop end to end: it can fit, it learns real data, and it writes its metrics. */
+class TrainerTest {
+    @TempDir
+    Path tmp;
+
+    /** n random images with random labels: only memorization can fit them. */
+    static ImageSet noise(int n, long seed) {
+        Random rng = new Random(seed);
+        byte[] px = new byte[n * ImageSet.IMAGE_BYTES], labels = new byte[n];
+        rng.nextBytes(px);
+        for (int i = 0; i < n; i++) labels[i] = (byte) rng.nextInt(10);
+        return new ImageSet(px, labels, n);
+    }
+
+    static RunConfig config(String json, String... overrides) throws IOException {
+        return ConfigLoader.resolve((ObjectNode) ConfigLoader.JSON.readTree(json), List.of(overrides));
+    }
+
+    @Test
+    void aTinyShakeShakeNetMemorizes64Images() throws IOException {
+        ImageSet images = noise(64, 1);
+        RunConfig c = config("""
+                {"model": {"depth": 8, "width": 16}, "epochs": 40, "batch_size": 16, "device": "cpu",
+                 "optimizer": {"lr": 0.05}, "schedule": {"type": "constant"}, "data": {"augment": false}, "eval_interval": 40}""");
+        List<EpochMetrics> metrics;
+        try (Trainer trainer = new Trainer(c, new Cifar10.Splits(images, images), tmp)) {
+            metrics = trainer.run();
+        }
+        EpochMetrics last = metrics.getLast();
+        assertEquals(1.0, last.trainAccuracy(), "train accuracy of the last epoch: " + last);
+        assertEquals(1.0, last.testAccuracy(), "the same 64 images in eval mode: " + last);
+        assertTrue(last.trainLoss() < metrics.getFirst().trainLoss() / 5, "loss fell: " + metrics.getFirst().trainLoss() + " -> " + last.trainLoss());
+    }
+
+    @Test
+    void metricsHaveOneWellFormedLinePerEpoch() throws IOException {
+        ImageSet images = noise(40, 2);
+        RunConfig c = config("""
+                {"model": {"depth": 8, "width": 4}, "epochs": 3, "batch_size": 16, "device": "cpu", "eval_interval": 2}""");
+        try (Trainer trainer = new Trainer(c, new Cifar10.Splits(images, noise(10, 3)), tmp)) {
+            trainer.run();
+        }
+        List<String> lines = Files.readAllLines(tmp.resolve("metrics.jsonl"));
+        assertEquals(3, lines.size());
+        for (int i = 0; i < 3; i++) {
+            JsonNode line = ConfigLoader.JSON.readTree(lines.get(i));
+            assertEquals(i + 1, line.get("epoch").asInt());
+            for (String key : List.of("lr", "train_loss", "train_accuracy", "images_per_second", "seconds")) {
+                assertTrue(line.get(key).isNumber(), key + " in " + line);
+            }
+            boolean evaluated = i == 1 || i == 2; // every 2 epochs, and always the last
+            assertEquals(evaluated, line.get("test_accuracy").isNumber(), "test metrics present iff evaluated: " + line);
+            assertEquals(evaluated, line.get("test_loss").isNumber(), line.toString());
+            double acc = line.get("train_accuracy").asDouble();
+            assertTrue(acc >= 0 && acc <= 1, line.toString());
+        }
+        JsonNode first = ConfigLoader.JSON.readTree(lines.get(0)), last = ConfigLoader.JSON.readTree(lines.get(2));
+        assertTrue(last.get("lr").asDouble() < first.get("lr").asDouble(), "the cosine schedule decays");
+    }
+
+    @Test
+    void aShortRealDataRunBeats35Percent() throws IOException {
+        RealCifar10Test.assumeSharedData();
+        Cifar10.Splits all = Cifar10.load(RealCifar10Test.SHARED);
+        Cifar10.Splits data = new Cifar10.Splits(all.train().first(10_000), all.test().first(2_000));
+        RunConfig c = config("""
+                {"model": {"depth": 8, "width": 16}, "epochs": 2, "batch_size": 64, "device": "cpu", "memory_format": "channels_last"}""");
+        List<EpochMetrics> metrics;
+        try (Trainer trainer = new Trainer(c, data, tmp)) {
+            metrics = trainer.run();
+        }
+        double accuracy = metrics.getLast().testAccuracy();
+        assertTrue(accuracy > 0.35, "test accuracy after 2 epochs of 10,000 images: " + accuracy);
+    }
+}
