@@ -23,10 +23,11 @@ extern "C" {
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library whose
  * sn_abi_version differs from the SN_ABI_VERSION its bindings were generated from. */
-#define SN_ABI_VERSION 2
+#define SN_ABI_VERSION 3
 
 typedef struct sn_tensor sn_tensor;
 typedef struct sn_generator sn_generator;
+typedef struct sn_tensor_list sn_tensor_list;
 
 /* Status codes. */
 enum sn_status {
@@ -108,6 +109,9 @@ int32_t sn_is_grad_enabled(int32_t *out);
 int32_t sn_generator_new(int32_t device_type, int32_t device_index, uint64_t seed,
                          sn_generator **out);
 int32_t sn_generator_free(sn_generator *generator);
+/* A handle on libtorch's default generator of a device (the one sn_manual_seed seeds and NULL
+ * generator arguments use); freeing the handle leaves the generator itself alone. */
+int32_t sn_generator_default(int32_t device_type, int32_t device_index, sn_generator **out);
 /* The generator's full state as a uint8 CPU tensor, and back (for checkpoints). */
 int32_t sn_generator_get_state(const sn_generator *generator, sn_tensor **out);
 int32_t sn_generator_set_state(sn_generator *generator, const sn_tensor *state);
@@ -217,6 +221,22 @@ int32_t sn_argmax(const sn_tensor *input, int64_t dim, sn_tensor **out);
 /* How many rows of logits (N,K) have their argmax equal to targets (N): an int64 scalar tensor
  * on the logits' device, so it can be accumulated without a host synchronisation. */
 int32_t sn_count_correct(const sn_tensor *logits, const sn_tensor *targets, sn_tensor **out);
+
+/* ---- files ------------------------------------------------------------------------------- */
+
+/* Writes `count` named tensors to `path` as a dict {name: tensor} in PyTorch's serialization
+ * format (torch::pickle_save), so Python's torch.load(path) returns that dict. Tensors are
+ * written as contiguous CPU copies, without autograd state, in the given order. */
+int32_t sn_save_tensors(const char *path, const char *const *names, const sn_tensor *const *tensors,
+                        int32_t count);
+/* Reads a file written by sn_save_tensors or by Python's torch.save(dict of tensors), e.g. a
+ * state_dict(), into a list of (name, CPU tensor) pairs in file order. */
+int32_t sn_load_tensors(const char *path, sn_tensor_list **out);
+int32_t sn_tensor_list_size(const sn_tensor_list *list, int32_t *out);
+/* Entry `index`: its name (valid while the list lives) and a new handle on its tensor. */
+int32_t sn_tensor_list_get(const sn_tensor_list *list, int32_t index, const char **name,
+                           sn_tensor **tensor);
+int32_t sn_tensor_list_free(sn_tensor_list *list);
 
 /* ---- optimizer ----------------------------------------------------------------------------- */
 

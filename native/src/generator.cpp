@@ -29,6 +29,14 @@ int32_t sn_generator_new(int32_t device_type, int32_t device_index, uint64_t see
   });
 }
 
+int32_t sn_generator_default(int32_t device_type, int32_t device_index, sn_generator** out) {
+  SN_GUARD({
+    sn::out_arg(out, "out");
+    // at::Generator is reference counted: this handle shares the default generator.
+    *out = new sn_generator{at::globalContext().defaultGenerator(sn::device(device_type, device_index))};
+  });
+}
+
 int32_t sn_generator_free(sn_generator* generator) {
   SN_GUARD({ delete generator; });
 }

@@ -58,6 +58,17 @@ final class Args {
         return parsed;
     }
 
+    /** An option's value as a positive integer, or a usage error naming the option. */
+    static int positiveInt(String option, String value) {
+        try {
+            int n = Integer.parseInt(value);
+            if (n > 0) return n;
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new UsageException(option + " needs a positive integer, got " + value);
+    }
+
     String get(String name) {
         List<String> list = values.get(name);
         return list == null ? null : list.getFirst();

@@ -15,12 +15,16 @@ public final class Main {
     static final String HELP = """
             usage: shakenet <command> [options]     (shakenet <command> --help for its options)
 
-              train   train a Shake-Shake ResNet on CIFAR-10 from a JSON run config
+              train   train a Shake-Shake ResNet on CIFAR-10 from a JSON run config (or --resume a run)
+              eval    test loss, accuracy, per-class accuracy and confusion matrix of a checkpoint
+              export  write a checkpoint's weights as a PyTorch state dict (torch.load opens it)
+              plot    draw a run's curves (accuracy, loss, learning rate), or overlay several runs
               info    print the libtorch version and what it can use here (CUDA, cuDNN, MKL-DNN, threads)""";
 
     private Main() {}
 
     public static void main(String[] argv) {
+        System.setProperty("java.awt.headless", "true"); // plots are drawn off-screen
         int code = run(Arrays.asList(argv));
         System.out.flush();
         System.exit(code);
@@ -33,6 +37,9 @@ public final class Main {
         try {
             return switch (command) {
                 case "train" -> TrainCommand.run(rest);
+                case "eval" -> EvalCommand.run(rest);
+                case "export" -> ExportCommand.run(rest);
+                case "plot" -> PlotCommand.run(rest);
                 case "info" -> info(rest);
                 case "--help", "-h", "help" -> {
                     System.out.println(HELP);
@@ -46,7 +53,7 @@ public final class Main {
         } catch (ConfigException e) {
             System.err.println("shakenet: config: " + e.getMessage());
             return 2;
-        } catch (NativeLibraryException | DataException | TorchException e) {
+        } catch (NativeLibraryException | DataException | TorchException | dev.shakenet.train.CheckpointException e) {
             System.err.println("shakenet: " + e.getMessage());
             return 1;
         } catch (IOException e) {

@@ -1,31 +1,43 @@
 package dev.shakenet.cli;
 
 import dev.shakenet.data.Cifar10;
+import dev.shakenet.train.Checkpoint;
+import dev.shakenet.train.ConfigException;
 import dev.shakenet.train.ConfigLoader;
 import dev.shakenet.train.DataSource;
 import dev.shakenet.train.Devices;
 import dev.shakenet.train.RunConfig;
 import dev.shakenet.train.RunDirectory;
+import dev.shakenet.train.RunInfo;
 import dev.shakenet.train.Trainer;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
-/** shakenet train: trains a Shake-Shake ResNet on CIFAR-10 from a JSON run config. */
+/** shakenet train: trains a Shake-Shake ResNet on CIFAR-10 from a JSON run config, or resumes a run. */
 final class TrainCommand {
     private static final Logger LOG = LogManager.getLogger(TrainCommand.class);
 
     static final String HELP = """
             usage: shakenet train --config <file.json> [--set key.path=value]...
+                   shakenet train --resume <run folder> [--config <file.json>] [--set key.path=value]...
 
             Trains the run a JSON config describes (see config/ and the README for every key and
             its default), evaluating on the test set every eval_interval epochs. The run folder
             (output, or runs/<name>-<time>) receives config.json (the resolved config),
-            metrics.jsonl (one JSON line per epoch) and train.log.
+            metrics.jsonl (one JSON line per epoch), train.log, run.json (versions, device,
+            git commit) and checkpoints/ (epoch-NNNN.pt, best.pt).
 
-              --config FILE        the run config (required)
+            --resume continues a run from its newest checkpoint, with the run's config.json (or
+            --config) and the --set changes; a change of the model's shape is refused, other
+            changes (more epochs, say) are logged.
+
+              --config FILE        the run config
+              --resume FOLDER      the run folder to continue
               --set KEY=VALUE      override one key, e.g. --set epochs=10 --set optimizer.lr=0.05
                                    --set data.path=../shared/data (repeatable)
               --help               this text""";
@@ -33,22 +45,59 @@ final class TrainCommand {
     private TrainCommand() {}
 
     static int run(List<String> argv) throws Exception {
-        Args args = Args.parse(argv, Set.of("--config"), Set.of("--set"), Set.of("--help"));
+        Args args = Args.parse(argv, Set.of("--config", "--resume"), Set.of("--set"), Set.of("--help"));
         if (args.has("--help")) {
             System.out.println(HELP);
             return 0;
         }
-        if (args.get("--config") == null) throw new Args.UsageException("--config <file.json> is required, e.g. --config config/cpu-quick.json");
-        RunConfig config = ConfigLoader.load(Path.of(args.get("--config")), args.all("--set"));
-        Devices.resolve(config.device()); // a device that is not here fails before any work
-        Cifar10.Splits data = DataSource.load(config.data());
-        Path runDir = RunDirectory.create(config);
-        RunDirectory.logTo(runDir);
-        LOG.info("run {} -> {}", config.name(), runDir.toAbsolutePath().normalize());
-        try (Trainer trainer = new Trainer(config, data, runDir)) {
-            trainer.run();
+        String resume = args.get("--resume");
+        if (resume == null && args.get("--config") == null) {
+            throw new Args.UsageException("--config <file.json> is required (or --resume <run folder>), e.g. --config config/cpu-quick.json");
         }
-        LOG.info("done: {}", runDir.resolve("metrics.jsonl"));
+        Path runDir;
+        RunConfig config;
+        List<String> changes = List.of();
+        Checkpoint checkpoint = null;
+        if (resume == null) {
+            config = ConfigLoader.load(Path.of(args.get("--config")), args.all("--set"));
+            Devices.resolve(config.device()); // a device that is not here fails before any work
+            runDir = null;
+        } else {
+            runDir = Path.of(resume);
+            if (!Files.isDirectory(runDir)) throw new ConfigException("--resume " + runDir + ": no such run folder");
+            List<String> overrides = new ArrayList<>(args.all("--set"));
+            overrides.add("output=" + runDir);
+            Path file = args.get("--config") != null ? Path.of(args.get("--config")) : runDir.resolve(RunDirectory.CONFIG_FILE);
+            config = ConfigLoader.load(file, overrides);
+            Devices.resolve(config.device());
+            checkpoint = Checkpoint.read(runDir);
+            changes = checkResumable(checkpoint.config(), config);
+        }
+        Cifar10.Splits data = DataSource.load(config.data());
+        if (runDir == null) runDir = RunDirectory.create(config);
+        else RunDirectory.writeConfig(runDir, config);
+        Path folder = runDir;
+        Thread onInterrupt = new Thread(() -> System.err.println("\nshakenet: stopped; the newest checkpoint is kept. Continue with: shakenet train --resume " + folder));
+        Runtime.getRuntime().addShutdownHook(onInterrupt);
+        try (AutoCloseable log = RunDirectory.logTo(runDir); Trainer trainer = new Trainer(config, data, runDir, checkpoint)) {
+            LOG.info("run {} -> {}", config.name(), runDir.toAbsolutePath().normalize());
+            for (String change : changes) LOG.info("resume with a changed config: {}", change);
+            RunInfo.collect(Devices.resolve(config.device()), argv, checkpoint == null ? 0 : checkpoint.meta().epoch()).appendTo(runDir);
+            trainer.run();
+            LOG.info("done: {}", runDir.resolve("metrics.jsonl"));
+        } finally {
+            if (checkpoint != null) checkpoint.close();
+            Runtime.getRuntime().removeShutdownHook(onInterrupt);
+        }
         return 0;
+    }
+
+    /** Refuses a config that changes the model's shape; returns every other change ("key: old -> new"). */
+    static List<String> checkResumable(RunConfig saved, RunConfig now) {
+        if (!saved.model().shape().equals(now.model().shape())) {
+            throw new ConfigException("--resume: the config changes the model's shape (" + saved.model().shape() + " in the checkpoint, "
+                    + now.model().shape() + " now); a checkpoint continues only the same model");
+        }
+        return ConfigLoader.differences(saved, now);
     }
 }

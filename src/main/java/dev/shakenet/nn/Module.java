@@ -98,6 +98,36 @@ public abstract class Module implements AutoCloseable {
         for (Tensor p : namedParameters().values()) p.zeroGrad();
     }
 
+    /**
+     * Copies {@code state} into this module's parameters and buffers, like PyTorch's strict
+     * load_state_dict: every name must be present with the same shape, and no other name may
+     * appear. Values are converted to each tensor's dtype, device and layout.
+     *
+     * @throws IllegalArgumentException listing the missing, unexpected and mis-shaped names
+     */
+    public final void loadStateDict(Map<String, Tensor> state) {
+        Map<String, Tensor> mine = stateDict();
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<String, Tensor> e : mine.entrySet()) {
+            Tensor given = state.get(e.getKey());
+            if (given == null) {
+                problems.add("missing " + e.getKey());
+            } else if (!java.util.Arrays.equals(given.shape(), e.getValue().shape())) {
+                problems.add(e.getKey() + " has shape " + java.util.Arrays.toString(given.shape()) + ", the model's is "
+                        + java.util.Arrays.toString(e.getValue().shape()));
+            }
+        }
+        for (String name : state.keySet()) if (!mine.containsKey(name)) problems.add("unexpected " + name);
+        if (!problems.isEmpty()) {
+            int shown = Math.min(problems.size(), 12);
+            throw new IllegalArgumentException(String.join("; ", problems.subList(0, shown))
+                    + (problems.size() > shown ? "; and " + (problems.size() - shown) + " more" : ""));
+        }
+        try (var noGrad = dev.shakenet.torch.Torch.noGrad()) {
+            mine.forEach((name, t) -> t.copyFrom(state.get(name)));
+        }
+    }
+
     /** Frees every parameter and buffer of this module and its children. */
     @Override
     public void close() {

@@ -47,6 +47,21 @@ public final class Sgd implements AutoCloseable {
         return List.copyOf(buffers);
     }
 
+    /** Whether each parameter's momentum buffer holds momentum yet (false before its first step); a copy. */
+    public boolean[] bufferReady() {
+        return bufferReady.clone();
+    }
+
+    /** Restores the momentum state saved from {@link #momentumBuffers()} and {@link #bufferReady()}. */
+    public void restore(List<Tensor> savedBuffers, boolean[] ready) {
+        if (savedBuffers.size() != buffers.size() || ready.length != bufferReady.length) {
+            throw new IllegalArgumentException("saved optimizer state has " + savedBuffers.size() + " buffers and " + ready.length
+                    + " flags; this optimizer has " + buffers.size() + " and " + bufferReady.length);
+        }
+        for (int i = 0; i < buffers.size(); i++) buffers.get(i).copyFrom(savedBuffers.get(i));
+        System.arraycopy(ready, 0, bufferReady, 0, ready.length);
+    }
+
     public Options options() {
         return options;
     }

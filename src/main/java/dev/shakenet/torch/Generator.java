@@ -23,6 +23,14 @@ public final class Generator implements AutoCloseable {
         return new Generator(Native.handle((arena, out) -> sn_generator_new(device.typeCode(), device.index(), seed, out)), device);
     }
 
+    /**
+     * libtorch's default generator of {@code device} (seeded by {@link Torch#manualSeed}); closing
+     * this handle leaves the generator itself in place.
+     */
+    public static Generator defaultFor(Device device) {
+        return new Generator(Native.handle((arena, out) -> sn_generator_default(device.typeCode(), device.index(), out)), device);
+    }
+
     static MemorySegment handleOf(Generator generator) {
         if (generator == null) return MemorySegment.NULL;
         if (generator.handle == null) throw new IllegalStateException("generator used after close");

@@ -91,6 +91,31 @@ public final class ConfigLoader {
         }
     }
 
+    /** "key.path -> value" for every leaf of the config, in key order. */
+    public static java.util.Map<String, String> flatten(RunConfig config) {
+        java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+        flatten("", JSON.valueToTree(config), out);
+        return out;
+    }
+
+    private static void flatten(String prefix, JsonNode node, java.util.Map<String, String> out) {
+        if (node.isObject()) {
+            node.properties().forEach(e -> flatten(prefix + e.getKey() + ".", e.getValue(), out));
+        } else {
+            out.put(prefix.substring(0, prefix.length() - 1), node.isTextual() ? node.asText() : node.toString());
+        }
+    }
+
+    /** "key: old -> new" for every key whose value differs between two configs. */
+    public static List<String> differences(RunConfig before, RunConfig after) {
+        java.util.Map<String, String> a = flatten(before), b = flatten(after);
+        List<String> out = new ArrayList<>();
+        a.forEach((key, value) -> {
+            if (!value.equals(b.get(key))) out.add(key + ": " + value + " -> " + b.get(key));
+        });
+        return out;
+    }
+
     private static void checkKnownKeys(JsonNode user, JsonNode defaults, String prefix, List<String> problems) {
         user.properties().forEach(field -> {
             String key = prefix + field.getKey();

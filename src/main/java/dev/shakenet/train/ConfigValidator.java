@@ -65,5 +65,8 @@ final class ConfigValidator {
         require(c.output() == null || !c.output().isBlank(), "output", "must be a folder path, or null for runs/<name>-<time>", "\"" + c.output() + "\"");
         require(c.evalInterval() >= 1, "eval_interval", "must be >= 1 (epochs between test evaluations)", c.evalInterval());
         require(c.logInterval() >= 1, "log_interval", "must be >= 1 (steps between progress lines)", c.logInterval());
+        require(c.checkpoint().interval() >= 1, "checkpoint.interval", "must be >= 1 (epochs between checkpoints)", c.checkpoint().interval());
+        require(c.checkpoint().keepLast() >= 1, "checkpoint.keep_last", "must be >= 1 (the newest checkpoint is what a resume needs)", c.checkpoint().keepLast());
+        require(m.initFrom() == null || !m.initFrom().isBlank(), "model.init_from", "must be a weights file path, or null", "\"" + m.initFrom() + "\"");
     }
 }

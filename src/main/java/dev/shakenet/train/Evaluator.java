@@ -11,10 +11,24 @@ import dev.shakenet.torch.Tensor;
 import dev.shakenet.torch.TensorScope;
 import dev.shakenet.torch.Torch;
 
-/** Test-set loss and accuracy of a model in eval mode (BN running statistics, shake 0.5), without autograd. */
+/** Test-set loss, accuracy and confusion matrix of a model in eval mode (BN running statistics, shake 0.5), without autograd. */
 public final class Evaluator {
-    /** Mean cross-entropy and accuracy over {@code count} images. */
-    public record Result(double loss, double accuracy, long correct, int count, double seconds) {}
+    /**
+     * Mean cross-entropy and accuracy over {@code count} images; confusion[t][p] counts images of
+     * class t predicted as p.
+     */
+    public record Result(double loss, double accuracy, long correct, int count, long[][] confusion, double seconds) {
+        /** Accuracy of each true class (NaN for a class with no images). */
+        public double[] perClassAccuracy() {
+            double[] out = new double[confusion.length];
+            for (int t = 0; t < confusion.length; t++) {
+                long total = 0;
+                for (long v : confusion[t]) total += v;
+                out[t] = total == 0 ? Double.NaN : (double) confusion[t][t] / total;
+            }
+            return out;
+        }
+    }
 
     private final Device device;
     private final MemoryFormat format;
@@ -30,9 +44,9 @@ public final class Evaluator {
         long start = System.nanoTime();
         boolean wasTraining = model.isTraining();
         model.train(false);
+        long[][] confusion = new long[10][10];
         try (TensorScope scope = TensorScope.open(); var noGrad = Torch.noGrad(); Batches batches = Batches.evaluation(set, batchSize)) {
             Tensor lossSum = Tensor.zeros(DType.FLOAT64, device);
-            Tensor correct = Tensor.zeros(DType.INT64, device);
             while (batches.hasNext()) {
                 Batches.Batch batch = batches.next();
                 try (TensorScope step = TensorScope.open()) {
@@ -40,11 +54,13 @@ public final class Evaluator {
                     Tensor y = Tensor.fromLongs(batch.labels(), batch.size()).to(device);
                     Tensor logits = model.forward(x);
                     lossSum.addInPlace(Functional.crossEntropy(logits, y).mul(batch.size()));
-                    correct.addInPlace(Functional.countCorrect(logits, y));
+                    long[] predicted = Functional.argmax(logits, 1).to(Device.CPU).toLongArray();
+                    for (int i = 0; i < batch.size(); i++) confusion[(int) batch.labels()[i]][(int) predicted[i]]++;
                 }
             }
-            long right = (long) correct.item(); // the one synchronisation of the pass
-            return new Result(lossSum.item() / set.count(), (double) right / set.count(), right, set.count(),
+            long right = 0;
+            for (int c = 0; c < 10; c++) right += confusion[c][c];
+            return new Result(lossSum.item() / set.count(), (double) right / set.count(), right, set.count(), confusion,
                     (System.nanoTime() - start) / 1e9);
         } finally {
             model.train(wasTraining);

@@ -21,6 +21,28 @@ final class MetricsLog implements AutoCloseable {
         out = Files.newBufferedWriter(runDir.resolve(FILE), StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
 
+    /**
+     * Keeps only the lines of epochs up to {@code epoch} (a resume continues after it; lines of
+     * epochs that ran past the checkpoint are redone).
+     */
+    static void truncateAfter(Path runDir, int epoch) throws IOException {
+        Path file = runDir.resolve(FILE);
+        if (!Files.exists(file)) return;
+        StringBuilder kept = new StringBuilder();
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            if (line.isBlank()) continue;
+            int lineEpoch;
+            try {
+                lineEpoch = LINE.readTree(line).get("epoch").asInt();
+            } catch (IOException | NullPointerException e) {
+                break; // a torn last line from a crash
+            }
+            if (lineEpoch > epoch) break;
+            kept.append(line).append('\n');
+        }
+        AtomicFiles.writeString(file, kept.toString());
+    }
+
     void write(EpochMetrics metrics) {
         try {
             out.write(LINE.writeValueAsString(metrics));

@@ -23,11 +23,23 @@ public record RunConfig(
         int threads,
         String output,
         int evalInterval,
-        int logInterval) {
+        int logInterval,
+        Checkpointing checkpoint) {
 
-    /** Shake-Shake-{depth} 2x{width}d and how its branches are combined. */
+    /**
+     * Shake-Shake-{depth} 2x{width}d, how its branches are combined, and optionally a weights file
+     * (PyTorch format, the model's names) to start from instead of the paper's initialization.
+     */
     public record Model(int depth, int width, ShakeShake.Mode shakeForward, ShakeShake.Mode shakeBackward,
-                        ShakeShake.Level shakeLevel) {}
+                        ShakeShake.Level shakeLevel, String initFrom) {
+        /** The keys that fix the shapes of the parameters: a resume may not change them. */
+        public String shape() {
+            return "depth " + depth + ", width " + width;
+        }
+    }
+
+    /** A checkpoint every {@code interval} epochs (and after the last); the newest {@code keepLast} kept, and the best. */
+    public record Checkpointing(int interval, int keepLast, boolean keepBest) {}
 
     /** torch.optim.SGD's settings; lr is the base rate the schedule scales. */
     public record Optimizer(double lr, double momentum, double dampening, double weightDecay, boolean nesterov) {}
@@ -53,12 +65,12 @@ public record RunConfig(
     public static final RunConfig DEFAULTS = new RunConfig(
             "run",
             "",
-            new Model(26, 32, ShakeShake.Mode.SHAKE, ShakeShake.Mode.SHAKE, ShakeShake.Level.IMAGE),
+            new Model(26, 32, ShakeShake.Mode.SHAKE, ShakeShake.Mode.SHAKE, ShakeShake.Level.IMAGE, null),
             new Optimizer(0.1, 0.9, 0.0, 1e-4, true),
             new Schedule(ScheduleType.COSINE, null, 0.0, 0.0),
             1800,
             64,
-            500,
+            128,
             new Data("data", false, true, 0, 0),
             "auto",
             MemoryFormat.CONTIGUOUS,
@@ -66,5 +78,6 @@ public record RunConfig(
             0,
             null,
             1,
-            50);
+            50,
+            new Checkpointing(1, 2, true));
 }

@@ -3,7 +3,6 @@ package dev.shakenet.train;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import org.apache.logging.log4j.LogManager;
@@ -31,19 +30,17 @@ public final class RunDirectory {
                     + "--set output=<folder>, or leave output unset for a new runs/<name>-<time> folder");
         }
         Files.createDirectories(dir);
-        writeAtomically(dir.resolve(CONFIG_FILE), ConfigLoader.toJson(config));
+        writeConfig(dir, config);
         return dir;
     }
 
-    /** Writes {@code text} to a temporary file beside {@code target}, then renames it into place. */
-    static void writeAtomically(Path target, String text) throws IOException {
-        Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
-        Files.writeString(tmp, text);
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    /** (Re)writes the resolved config of a run, atomically. */
+    public static void writeConfig(Path dir, RunConfig config) throws IOException {
+        AtomicFiles.writeString(dir.resolve(CONFIG_FILE), ConfigLoader.toJson(config));
     }
 
-    /** Copies every log line from now on into {@code dir}/train.log as well. */
-    public static void logTo(Path dir) {
+    /** Copies every log line into {@code dir}/train.log as well, until the returned handle closes. */
+    public static AutoCloseable logTo(Path dir) {
         LoggerContext context = (LoggerContext) LogManager.getContext(false);
         Configuration configuration = context.getConfiguration();
         FileAppender file = FileAppender.newBuilder()
@@ -56,5 +53,10 @@ public final class RunDirectory {
         configuration.addAppender(file);
         configuration.getRootLogger().addAppender(file, null, null);
         context.updateLoggers();
+        return () -> {
+            configuration.getRootLogger().removeAppender(file.getName());
+            context.updateLoggers();
+            file.stop();
+        };
     }
 }

@@ -13,19 +13,22 @@ import dev.shakenet.torch.Functional;
 import dev.shakenet.torch.Generator;
 import dev.shakenet.torch.MemoryFormat;
 import dev.shakenet.torch.Tensor;
+import dev.shakenet.torch.TensorFiles;
 import dev.shakenet.torch.TensorScope;
 import dev.shakenet.torch.Torch;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 /**
  * Trains a Shake-Shake ResNet as a run config says: per step set the learning rate, forward,
  * loss, backward, SGD step; per epoch a test evaluation (every eval_interval epochs), one line
- * of metrics.jsonl and one log line.
+ * of metrics.jsonl, one log line and a checkpoint (every checkpoint.interval epochs).
  */
 public final class Trainer implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(Trainer.class);
@@ -42,10 +45,23 @@ public final class Trainer implements AutoCloseable {
     private final LrSchedule schedule;
     private final Evaluator evaluator;
     private final MetricsLog metrics;
+    private final Checkpoints checkpoints;
+    private final Progress progress;
+    private final Path runDir;
+    private int startEpoch;
+    private Double bestAccuracy;
+    private Integer bestEpoch;
 
+    /** A new run in {@code runDir}. */
     public Trainer(RunConfig config, Cifar10.Splits data, Path runDir) throws IOException {
+        this(config, data, runDir, null);
+    }
+
+    /** A run in {@code runDir}, continuing from {@code resumeFrom} when it is non-null. */
+    public Trainer(RunConfig config, Cifar10.Splits data, Path runDir, Checkpoint resumeFrom) throws IOException {
         this.config = config;
         this.data = data;
+        this.runDir = runDir;
         this.device = Devices.resolve(config.device());
         this.format = config.memoryFormat();
         Torch.setNumThreads(config.threads() > 0 ? config.threads() : Runtime.getRuntime().availableProcessors());
@@ -60,16 +76,41 @@ public final class Trainer implements AutoCloseable {
         stepsPerEpoch = Batches.batchCount(data.train().count(), config.batchSize());
         schedule = Schedules.of(config, stepsPerEpoch);
         evaluator = new Evaluator(device, format, config.evalBatchSize());
+        checkpoints = new Checkpoints(runDir, config.checkpoint().keepLast(), config.checkpoint().keepBest());
+        progress = Progress.forConsole(config.epochs(), config.logInterval());
+        if (resumeFrom != null) {
+            restore(resumeFrom);
+            MetricsLog.truncateAfter(runDir, startEpoch);
+        } else if (m.initFrom() != null) {
+            initFrom(Path.of(m.initFrom()));
+        }
         metrics = new MetricsLog(runDir);
         LOG.info("Shake-Shake-{} 2x{}d ({} parameters) on {} ({} threads, {}), {} training / {} test images, {} steps per epoch",
                 m.depth(), m.width(), String.format("%,d", model.parameterCount()), device, Torch.numThreads(),
                 format.name().toLowerCase(), data.train().count(), data.test().count(), stepsPerEpoch);
     }
 
-    /** Runs every epoch of the config; returns their metrics. */
-    public List<EpochMetrics> run() {
+    /** Runs the epochs of the config not done yet; returns their metrics. */
+    public List<EpochMetrics> run() throws IOException {
+        return runUntil(config.epochs());
+    }
+
+    /** Runs the epochs not done yet up to epoch {@code last} (1-based, inclusive), as if the run stopped there. */
+    public List<EpochMetrics> runUntil(int last) throws IOException {
         List<EpochMetrics> all = new ArrayList<>();
-        for (int epoch = 0; epoch < config.epochs(); epoch++) all.add(runEpoch(epoch));
+        if (startEpoch > 0) LOG.info("resuming after epoch {} of {}", startEpoch, config.epochs());
+        for (int epoch = startEpoch; epoch < Math.min(last, config.epochs()); epoch++) {
+            EpochMetrics line = runEpoch(epoch);
+            all.add(line);
+            startEpoch = epoch + 1;
+            boolean isBest = line.testAccuracy() != null && (bestAccuracy == null || line.testAccuracy() > bestAccuracy);
+            if (isBest) {
+                bestAccuracy = line.testAccuracy();
+                bestEpoch = epoch + 1;
+            }
+            // The metrics line is written first: a crash between the two redoes the epoch on resume.
+            if (isBest || (epoch + 1) % config.checkpoint().interval() == 0 || epoch + 1 == config.epochs()) save(epoch + 1, isBest);
+        }
         return all;
     }
 
@@ -80,7 +121,7 @@ public final class Trainer implements AutoCloseable {
         long images = 0;
         try (TensorScope epochScope = TensorScope.open();
              Batches batches = Batches.training(data.train(), config.batchSize(), config.seed(), epoch, config.data().augment())) {
-            // Summed on the device and read only at log points: no host synchronisation per step.
+            // Summed on the device and read only when reporting: no host synchronisation per step.
             Tensor lossSum = Tensor.zeros(DType.FLOAT64, device);
             Tensor correct = Tensor.zeros(DType.INT64, device);
             while (batches.hasNext()) {
@@ -99,12 +140,12 @@ public final class Trainer implements AutoCloseable {
                     correct.addInPlace(Functional.countCorrect(logits, y));
                 }
                 images += batch.size();
-                if ((batch.index() + 1) % config.logInterval() == 0 && batch.index() + 1 < batches.count()) {
-                    double seconds = (System.nanoTime() - start) / 1e9;
-                    LOG.info("epoch {}/{} step {}/{}  loss {}  acc {}%  {} img/s", epoch + 1, config.epochs(), batch.index() + 1,
-                            batches.count(), f4(lossSum.item() / images), f2(100 * correct.item() / images), f1(images / seconds));
+                if (progress.due(batch.index() + 1, batches.count())) {
+                    progress.report(epoch, batch.index() + 1, batches.count(), images, (System.nanoTime() - start) / 1e9,
+                            lossSum.item() / images, correct.item() / images, 0);
                 }
             }
+            progress.endEpoch();
             double trainSeconds = (System.nanoTime() - start) / 1e9;
             double trainLoss = lossSum.item() / images, trainAccuracy = correct.item() / images;
             Evaluator.Result test = null;
@@ -112,11 +153,85 @@ public final class Trainer implements AutoCloseable {
             EpochMetrics line = new EpochMetrics(epoch + 1, lr, trainLoss, trainAccuracy, test == null ? null : test.loss(),
                     test == null ? null : test.accuracy(), images / trainSeconds, (System.nanoTime() - start) / 1e9);
             metrics.write(line);
-            LOG.info("epoch {}/{}  lr {}  train loss {} acc {}%  test {}  {} img/s  {} s", epoch + 1, config.epochs(), String.format("%.5f", lr),
-                    f4(trainLoss), f2(100 * trainAccuracy), test == null ? "-" : "loss " + f4(test.loss()) + " acc " + f2(100 * test.accuracy()) + "%",
+            drawCurves();
+            LOG.info("epoch {}/{}  lr {}  train loss {} acc {}%  test {}  {} img/s  {} s", epoch + 1, config.epochs(),
+                    String.format("%.5f", lr), f4(trainLoss), f2(100 * trainAccuracy),
+                    test == null ? "-" : "loss " + f4(test.loss()) + " acc " + f2(100 * test.accuracy()) + "%",
                     f1(line.imagesPerSecond()), f1(line.seconds()));
             return line;
         }
+    }
+
+    /** Redraws curves.png; a failure to draw is logged, never fatal to training. */
+    private void drawCurves() {
+        try {
+            dev.shakenet.plot.Curves.drawRun(runDir);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("could not draw {}: {}", dev.shakenet.plot.Curves.FILE, e.toString());
+        }
+    }
+
+    // ---- checkpoints ------------------------------------------------------------------------
+
+    private void save(int epochsDone, boolean isBest) throws IOException {
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        model.stateDict().forEach((name, t) -> tensors.put(Checkpoint.MODEL + name, t));
+        List<String> names = new ArrayList<>(model.namedParameters().keySet());
+        List<Tensor> buffers = sgd.momentumBuffers();
+        for (int i = 0; i < buffers.size(); i++) tensors.put(Checkpoint.MOMENTUM + names.get(i), buffers.get(i));
+        boolean[] ready = sgd.bufferReady();
+        byte[] readyBytes = new byte[ready.length];
+        for (int i = 0; i < ready.length; i++) readyBytes[i] = (byte) (ready[i] ? 1 : 0);
+        try (TensorScope scope = TensorScope.open(); Generator cpuDefault = Generator.defaultFor(Device.CPU)) {
+            tensors.put(Checkpoint.MOMENTUM_READY, Tensor.fromBytes(readyBytes, readyBytes.length));
+            tensors.put(Checkpoint.RNG_SHAKE, shakeGenerator.state());
+            tensors.put(Checkpoint.RNG_TORCH_CPU, cpuDefault.state());
+            Checkpoint.Meta meta = new Checkpoint.Meta(Checkpoint.FORMAT, epochsDone, (long) epochsDone * stepsPerEpoch, bestAccuracy,
+                    bestEpoch, ConfigLoader.JSON.valueToTree(config), RunInfo.shakenetVersion(), Torch.version());
+            Path file = checkpoints.save(new Checkpoint(meta, tensors), isBest);
+            LOG.info("checkpoint {}{}", file, isBest ? " (best so far)" : "");
+        }
+    }
+
+    private void restore(Checkpoint checkpoint) {
+        try {
+            model.loadStateDict(checkpoint.section(Checkpoint.MODEL));
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException("the checkpoint does not fit this model: " + e.getMessage());
+        }
+        Map<String, Tensor> momentum = checkpoint.section(Checkpoint.MOMENTUM);
+        List<Tensor> buffers = new ArrayList<>();
+        for (String name : model.namedParameters().keySet()) {
+            if (sgd.options().momentum() != 0) {
+                Tensor b = momentum.get(name);
+                if (b == null) throw new CheckpointException("the checkpoint has no momentum buffer for " + name);
+                buffers.add(b);
+            }
+        }
+        byte[] readyBytes = checkpoint.tensor(Checkpoint.MOMENTUM_READY).toByteArray();
+        boolean[] ready = new boolean[readyBytes.length];
+        for (int i = 0; i < ready.length; i++) ready[i] = readyBytes[i] != 0;
+        if (sgd.options().momentum() != 0) sgd.restore(buffers, ready);
+        shakeGenerator.setState(checkpoint.tensor(Checkpoint.RNG_SHAKE));
+        try (Generator cpuDefault = Generator.defaultFor(Device.CPU)) {
+            cpuDefault.setState(checkpoint.tensor(Checkpoint.RNG_TORCH_CPU));
+        }
+        startEpoch = checkpoint.meta().epoch();
+        bestAccuracy = checkpoint.meta().bestTestAccuracy();
+        bestEpoch = checkpoint.meta().bestEpoch();
+    }
+
+    /** Starts from a weights file (PyTorch format, the model's names) instead of the paper's initialization. */
+    private void initFrom(Path weights) {
+        try (TensorScope scope = TensorScope.open()) {
+            model.loadStateDict(TensorFiles.load(weights));
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException("model.init_from: " + weights + " does not fit Shake-Shake-" + config.model().depth() + " 2x"
+                    + config.model().width() + "d: " + e.getMessage());
+        } catch (RuntimeException e) {
+            throw new CheckpointException("model.init_from: cannot read " + weights + ": " + e.getMessage());
+        }
+        LOG.info("initialized from {}", weights);
     }
 
     public ShakeResNet model() {

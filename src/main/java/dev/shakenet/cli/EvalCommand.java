@@ -1,0 +1,97 @@
+package dev.shakenet.cli;
+
+import dev.shakenet.data.Cifar10;
+import dev.shakenet.nn.ShakeResNet;
+import dev.shakenet.torch.Device;
+import dev.shakenet.torch.Generator;
+import dev.shakenet.train.Checkpoint;
+import dev.shakenet.train.ConfigLoader;
+import dev.shakenet.train.DataSource;
+import dev.shakenet.train.Devices;
+import dev.shakenet.train.Evaluator;
+import dev.shakenet.train.RunConfig;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** shakenet eval: test loss, accuracy, per-class accuracy and confusion matrix of a checkpoint. */
+final class EvalCommand {
+    static final String HELP = """
+            usage: shakenet eval --checkpoint <file.pt | run folder> [--data PATH] [--device D] [--batch-size N] [--format text|json|both]
+
+            Evaluates a checkpoint (a run folder means its newest one) on the CIFAR-10 test set and
+            prints the test loss, accuracy, per-class accuracy and the confusion matrix (rows: true
+            class, columns: predicted), as text, as one JSON object, or both (the default; the
+            JSON object is the last line).
+
+              --checkpoint PATH    a checkpoint file or a run folder (required)
+              --data PATH          CIFAR-10 location (default: the checkpoint's data.path)
+              --device D           auto, cpu, cuda, cuda:N (default: the checkpoint's device)
+              --batch-size N       images per forward pass (default 128)
+              --format F           text, json or both
+              --help               this text""";
+
+    private EvalCommand() {}
+
+    static int run(List<String> argv) throws Exception {
+        Args args = Args.parse(argv, Set.of("--checkpoint", "--data", "--device", "--batch-size", "--format"), Set.of(), Set.of("--help"));
+        if (args.has("--help")) {
+            System.out.println(HELP);
+            return 0;
+        }
+        if (args.get("--checkpoint") == null) throw new Args.UsageException("--checkpoint <file.pt | run folder> is required");
+        String format = args.get("--format") == null ? "both" : args.get("--format");
+        if (!Set.of("text", "json", "both").contains(format)) throw new Args.UsageException("--format must be text, json or both, got " + format);
+        int batchSize = args.get("--batch-size") == null ? 128 : Args.positiveInt("--batch-size", args.get("--batch-size"));
+        try (Checkpoint checkpoint = Checkpoint.read(Path.of(args.get("--checkpoint")))) {
+            RunConfig config = checkpoint.config();
+            Device device = Devices.resolve(args.get("--device") != null ? args.get("--device") : config.device());
+            String dataPath = args.get("--data") != null ? args.get("--data") : config.data().path();
+            RunConfig.Data data = new RunConfig.Data(dataPath, false, false, 0, 0);
+            Cifar10.Splits splits = DataSource.load(data);
+            Evaluator.Result r;
+            try (Generator generator = Generator.create(Device.CPU, 0);
+                 ShakeResNet model = checkpoint.buildModel(device, config.memoryFormat(), generator)) {
+                r = new Evaluator(device, config.memoryFormat(), batchSize).evaluate(model, splits.test());
+            }
+            if (!format.equals("json")) System.out.print(text(r, checkpoint.meta().epoch()));
+            if (!format.equals("text")) System.out.println(json(r, checkpoint.meta().epoch()));
+        }
+        return 0;
+    }
+
+    static String text(Evaluator.Result r, int epoch) {
+        StringBuilder s = new StringBuilder();
+        s.append(String.format("checkpoint after epoch %d, %d test images%n", epoch, r.count()));
+        s.append(String.format("test loss %.4f   accuracy %.2f%% (%d correct)%n%n", r.loss(), 100 * r.accuracy(), r.correct()));
+        double[] perClass = r.perClassAccuracy();
+        s.append("per-class accuracy\n");
+        for (int c = 0; c < perClass.length; c++) s.append(String.format("  %-10s %6.2f%%%n", Cifar10.CLASS_NAMES.get(c), 100 * perClass[c]));
+        s.append("\nconfusion matrix (rows: true class, columns: predicted)\n           ");
+        for (int c = 0; c < 10; c++) s.append(String.format("%6.5s", Cifar10.CLASS_NAMES.get(c)));
+        s.append('\n');
+        for (int t = 0; t < 10; t++) {
+            s.append(String.format("%-10s ", Cifar10.CLASS_NAMES.get(t)));
+            for (int p = 0; p < 10; p++) s.append(String.format("%6d", r.confusion()[t][p]));
+            s.append('\n');
+        }
+        return s.toString();
+    }
+
+    static String json(Evaluator.Result r, int epoch) throws Exception {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("epoch", epoch);
+        out.put("images", r.count());
+        out.put("test_loss", r.loss());
+        out.put("test_accuracy", r.accuracy());
+        Map<String, Double> perClass = new LinkedHashMap<>();
+        double[] acc = r.perClassAccuracy();
+        for (int c = 0; c < acc.length; c++) perClass.put(Cifar10.CLASS_NAMES.get(c), acc[c]);
+        out.put("per_class_accuracy", perClass);
+        out.put("classes", Cifar10.CLASS_NAMES);
+        out.put("confusion_matrix", r.confusion());
+        return ConfigLoader.JSON.copy().disable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT).writeValueAsString(out);
+    }
+}

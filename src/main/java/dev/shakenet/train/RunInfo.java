@@ -1,0 +1,83 @@
+package dev.shakenet.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shakenet.torch.Device;
+import dev.shakenet.torch.Torch;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.OffsetDateTime;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What produced a run: ShakeNet, libtorch and JDK versions, the device, the git commit of the
+ * checkout, the host, the time and the command. Each start (first or resumed) appends an entry
+ * to the run folder's run.json.
+ */
+public record RunInfo(String shakenet, String libtorch, String jdk, String device, String deviceName, String gitCommit,
+                      String host, String started, List<String> command, int startEpoch) {
+    public static final String FILE = "run.json";
+
+    public static RunInfo collect(Device device, List<String> command, int startEpoch) {
+        String deviceName = device.isCuda() ? Torch.cudaDeviceName(Math.max(device.index(), 0)) : cpuModel();
+        return new RunInfo(shakenetVersion(), Torch.version(), Runtime.version().toString(), device.toString(), deviceName, findGitCommit(),
+                localHost(), OffsetDateTime.now().toString(), List.copyOf(command), startEpoch);
+    }
+
+    /** Appends this start to {@code runDir}/run.json ({"starts": [...]}). */
+    public void appendTo(Path runDir) throws IOException {
+        Path file = runDir.resolve(FILE);
+        ObjectNode root = Files.exists(file) ? (ObjectNode) ConfigLoader.JSON.readTree(file.toFile()) : ConfigLoader.JSON.createObjectNode();
+        JsonNode starts = root.get("starts");
+        ArrayNode list = starts instanceof ArrayNode a ? a : root.putArray("starts");
+        list.add(ConfigLoader.JSON.valueToTree(this));
+        AtomicFiles.writeString(file, ConfigLoader.JSON.writeValueAsString(root) + "\n");
+    }
+
+    /** The jar's Implementation-Version, or "dev" when running from classes. */
+    public static String shakenetVersion() {
+        String v = RunInfo.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+
+    /** HEAD of the git checkout the code runs from (the jar's folder's parent), or "unknown". */
+    static String findGitCommit() {
+        try {
+            Path code = Path.of(RunInfo.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path checkout = code.toAbsolutePath().getParent().getParent();
+            Process git = new ProcessBuilder("git", "-C", checkout.toString(), "rev-parse", "HEAD").redirectErrorStream(true).start();
+            String out = new String(git.getInputStream().readAllBytes()).trim();
+            if (git.waitFor(5, TimeUnit.SECONDS) && git.exitValue() == 0 && out.matches("[0-9a-f]{40}")) {
+                Process status = new ProcessBuilder("git", "-C", checkout.toString(), "status", "--porcelain", "--untracked-files=no").start();
+                boolean dirty = !new String(status.getInputStream().readAllBytes()).isBlank();
+                status.waitFor(5, TimeUnit.SECONDS);
+                return dirty ? out + "+uncommitted" : out;
+            }
+        } catch (Exception e) {
+            // no git, not a checkout: say so below
+        }
+        return "unknown";
+    }
+
+    static String cpuModel() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) return line.substring(line.indexOf(':') + 1).trim() + ", " + Runtime.getRuntime().availableProcessors() + " cores";
+            }
+        } catch (IOException e) {
+            // not Linux
+        }
+        return System.getProperty("os.arch") + ", " + Runtime.getRuntime().availableProcessors() + " cores";
+    }
+
+    static String localHost() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+}

@@ -1,0 +1,138 @@
+package dev.shakenet.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.shakenet.data.CifarFiles;
+import dev.shakenet.train.ConfigLoader;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** eval, export, plot and resume through the command line, and a kill -9 in the middle of a run. */
+class RunCommandsTest {
+    @TempDir
+    Path tmp;
+
+    /** Runs Main with stdout captured; returns {exit code, stdout}. */
+    static Object[] capture(String... args) {
+        PrintStream saved = System.out;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true));
+        try {
+            return new Object[] {Main.run(List.of(args)), out.toString()};
+        } finally {
+            System.setOut(saved);
+        }
+    }
+
+    Path tinyRun(int epochs) throws Exception {
+        CifarFiles.writeFolder(tmp.resolve("data"), 6);
+        Path config = Files.writeString(tmp.resolve("tiny.json"), """
+                {"name": "tiny", "model": {"depth": 8, "width": 4}, "batch_size": 10, "device": "cpu"}""");
+        Path out = tmp.resolve("run");
+        assertEquals(0, Main.run(List.of("train", "--config", config.toString(), "--set", "epochs=" + epochs,
+                "--set", "data.path=" + tmp.resolve("data"), "--set", "output=" + out)));
+        return out;
+    }
+
+    @Test
+    void evalPrintsAccuracyPerClassAndTheConfusionMatrixAsTextAndJson() throws Exception {
+        Path run = tinyRun(2);
+        Object[] result = capture("eval", "--checkpoint", run.toString());
+        assertEquals(0, result[0]);
+        String out = (String) result[1];
+        assertTrue(out.contains("per-class accuracy") && out.contains("confusion matrix (rows: true class, columns: predicted)"), out);
+        assertTrue(out.contains("airplane") && out.contains("truck"), out);
+        String[] lines = out.strip().split("\n");
+        JsonNode json = ConfigLoader.JSON.readTree(lines[lines.length - 1]);
+        long total = 0, diagonal = 0;
+        for (int t = 0; t < 10; t++)
+            for (int p = 0; p < 10; p++) {
+                total += json.get("confusion_matrix").get(t).get(p).asLong();
+                if (t == p) diagonal += json.get("confusion_matrix").get(t).get(p).asLong();
+            }
+        assertEquals(6, total, "every test image counted once");
+        assertEquals((double) diagonal / total, json.get("test_accuracy").asDouble(), 1e-12);
+        // The trainer's own last test accuracy, for the same weights.
+        List<String> metrics = Files.readAllLines(run.resolve("metrics.jsonl"));
+        assertEquals(ConfigLoader.JSON.readTree(metrics.getLast()).get("test_accuracy").asDouble(), json.get("test_accuracy").asDouble(), 1e-12);
+        assertEquals(10, json.get("per_class_accuracy").size());
+    }
+
+    @Test
+    void theRunFolderHasCurvesVersionsAndCheckpoints() throws Exception {
+        Path run = tinyRun(2);
+        assertTrue(Files.size(run.resolve("curves.png")) > 1000);
+        JsonNode info = ConfigLoader.JSON.readTree(run.resolve("run.json").toFile()).get("starts").get(0);
+        for (String key : List.of("shakenet", "libtorch", "jdk", "device", "device_name", "git_commit", "host", "started", "command")) {
+            assertTrue(info.hasNonNull(key), key + " in " + info);
+        }
+        assertEquals(dev.shakenet.torch.Torch.version(), info.get("libtorch").asText());
+        assertEquals("cpu", info.get("device").asText());
+        assertTrue(Files.exists(run.resolve("checkpoints/epoch-0002.pt")));
+        assertEquals(0, capture("plot", run.toString(), "--out", tmp.resolve("p.png").toString())[0]);
+        assertTrue(Files.size(tmp.resolve("p.png")) > 1000);
+    }
+
+    @Test
+    void resumeRunsTheRemainingEpochsAndLogsTheChange() throws Exception {
+        Path run = tinyRun(2);
+        assertEquals(0, Main.run(List.of("train", "--resume", run.toString(), "--set", "epochs=3")));
+        assertEquals(3, Files.readAllLines(run.resolve("metrics.jsonl")).size());
+        assertTrue(Files.readString(run.resolve("train.log")).contains("resume with a changed config: epochs: 2 -> 3"));
+        assertEquals(2, ConfigLoader.JSON.readTree(run.resolve("run.json").toFile()).get("starts").size());
+        assertEquals(2, Main.run(List.of("train", "--resume", run.toString(), "--set", "model.width=8")), "a shape change is refused");
+    }
+
+    @Test
+    void aRunKilledWithSigkillResumesFromItsNewestCheckpoint() throws Exception {
+        interruptAndResume("KILL");
+    }
+
+    @Test
+    void aRunStoppedWithCtrlCResumesFromItsNewestCheckpoint() throws Exception {
+        interruptAndResume("INT");
+    }
+
+    private void interruptAndResume(String signal) throws Exception {
+        CifarFiles.writeFolder(tmp.resolve("data"), 6);
+        Path config = Files.writeString(tmp.resolve("long.json"), """
+                {"name": "long", "model": {"depth": 8, "width": 4}, "batch_size": 10, "device": "cpu", "epochs": 100000}""");
+        Path run = tmp.resolve("run");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> command = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Dshakenet.library=" + dev.shakenet.torch.NativeLibrary.path(),
+                "-cp", System.getProperty("java.class.path"), "dev.shakenet.cli.Main", "train", "--config", config.toString(),
+                "--set", "data.path=" + tmp.resolve("data"), "--set", "output=" + run));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(tmp.resolve("out.txt").toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline && (!Files.exists(run.resolve("checkpoints/epoch-0005.pt")) && lines(run) < 6)) Thread.sleep(50);
+        // SIGKILL or SIGINT (Ctrl-C), mid-whatever it was doing
+        assertEquals(0, new ProcessBuilder("kill", "-" + signal, String.valueOf(p.pid())).start().waitFor());
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+        if (signal.equals("INT")) {
+            assertTrue(Files.readString(tmp.resolve("out.txt")).contains("Continue with: shakenet train --resume"),
+                    "Ctrl-C says how to continue: " + Files.readString(tmp.resolve("out.txt")));
+        }
+        int before = lines(run);
+        assertTrue(before >= 3, "the run got going: " + Files.readString(tmp.resolve("out.txt")));
+        Object[] eval = capture("eval", "--checkpoint", run.toString(), "--format", "json");
+        assertEquals(0, eval[0], "the newest checkpoint loads after SIG" + signal);
+        int checkpointEpoch = ConfigLoader.JSON.readTree(((String) eval[1]).strip()).get("epoch").asInt();
+        assertEquals(0, Main.run(List.of("train", "--resume", run.toString(), "--set", "epochs=" + (checkpointEpoch + 2))));
+        List<String> metrics = Files.readAllLines(run.resolve("metrics.jsonl"));
+        assertEquals(checkpointEpoch + 2, metrics.size(), "one line per epoch, none lost or doubled");
+        for (int i = 0; i < metrics.size(); i++) assertEquals(i + 1, ConfigLoader.JSON.readTree(metrics.get(i)).get("epoch").asInt());
+    }
+
+    private static int lines(Path run) throws Exception {
+        Path file = run.resolve("metrics.jsonl");
+        return Files.exists(file) ? Files.readAllLines(file).size() : 0;
+    }
+}

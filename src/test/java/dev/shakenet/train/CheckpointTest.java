@@ -1,0 +1,239 @@
+package dev.shakenet.train;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shakenet.data.Cifar10;
+import dev.shakenet.data.ImageSet;
+import dev.shakenet.torch.Tensor;
+import dev.shakenet.torch.TensorFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Checkpoints: atomic writes, exact resume, retention, export and init_from round trips. */
+class CheckpointTest {
+    @TempDir
+    Path tmp;
+
+    @AfterEach
+    void noCrash() {
+        AtomicFiles.beforeRename = () -> {};
+    }
+
+    static final String TINY = """
+            {"name": "tiny", "model": {"depth": 8, "width": 4}, "epochs": 4, "batch_size": 16, "device": "cpu",
+             "schedule": {"type": "cosine"}, "checkpoint": {"keep_last": 2}}""";
+
+    static RunConfig config(String json, String... overrides) throws IOException {
+        return ConfigLoader.resolve((ObjectNode) ConfigLoader.JSON.readTree(json), List.of(overrides));
+    }
+
+    static Cifar10.Splits data() {
+        return new Cifar10.Splits(TrainerTest.noise(48, 5), TrainerTest.noise(16, 6));
+    }
+
+    /** The metrics lines without their timing fields. */
+    static List<String> results(Path runDir) throws IOException {
+        List<String> out = new ArrayList<>();
+        for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
+            ObjectNode node = (ObjectNode) ConfigLoader.JSON.readTree(line);
+            node.remove("images_per_second");
+            node.remove("seconds");
+            out.add(node.toString());
+        }
+        return out;
+    }
+
+    @Test
+    void aResumedRunContinuesExactlyLikeAnUninterruptedOne() throws IOException {
+        RunConfig c = config(TINY);
+        Path straight = Files.createDirectories(tmp.resolve("straight")), stopped = Files.createDirectories(tmp.resolve("stopped"));
+        try (Trainer t = new Trainer(c, data(), straight)) {
+            t.run();
+        }
+        try (Trainer t = new Trainer(c, data(), stopped)) {
+            t.runUntil(2); // as if killed during epoch 3
+        }
+        assertEquals(2, results(stopped).size());
+        try (Checkpoint checkpoint = Checkpoint.read(stopped); Trainer t = new Trainer(c, data(), stopped, checkpoint)) {
+            assertEquals(2, checkpoint.meta().epoch());
+            t.run();
+        }
+        assertEquals(results(straight), results(stopped), "epochs 3 and 4 after a resume equal the uninterrupted run's");
+        assertEquals(4, results(stopped).size());
+    }
+
+    @Test
+    void sameSeedSameMetricsTwice() throws IOException {
+        RunConfig c = config(TINY, "epochs=2");
+        Path a = Files.createDirectories(tmp.resolve("a")), b = Files.createDirectories(tmp.resolve("b"));
+        try (Trainer t = new Trainer(c, data(), a)) {
+            t.run();
+        }
+        try (Trainer t = new Trainer(c, data(), b)) {
+            t.run();
+        }
+        assertEquals(results(a), results(b));
+    }
+
+    @Test
+    void metricsLinesPastTheCheckpointAreRedoneOnResume() throws IOException {
+        RunConfig c = config(TINY, "checkpoint.interval=2", "checkpoint.keep_best=false", "eval_interval=10");
+        Path run = Files.createDirectories(tmp.resolve("run"));
+        try (Trainer t = new Trainer(c, data(), run)) {
+            t.runUntil(3); // checkpoint after epoch 2 only; epoch 3's line is past it
+        }
+        assertEquals(3, results(run).size());
+        try (Checkpoint checkpoint = Checkpoint.read(run); Trainer t = new Trainer(c, data(), run, checkpoint)) {
+            assertEquals(2, checkpoint.meta().epoch());
+            assertEquals(2, results(run).size(), "epoch 3's line is dropped; the epoch runs again");
+            t.run();
+        }
+        assertEquals(List.of(1, 2, 3, 4), Files.readAllLines(run.resolve("metrics.jsonl")).stream()
+                .map(l -> readEpoch(l)).toList());
+    }
+
+    private static int readEpoch(String line) {
+        try {
+            return ConfigLoader.JSON.readTree(line).get("epoch").asInt();
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void keepsTheNewestAndTheBest() throws IOException {
+        Path run = Files.createDirectories(tmp.resolve("run"));
+        try (Trainer t = new Trainer(config(TINY), data(), run)) {
+            t.run();
+        }
+        List<String> files = new ArrayList<>();
+        try (var list = Files.list(run.resolve(Checkpoints.DIR))) {
+            list.forEach(f -> files.add(f.getFileName().toString()));
+        }
+        assertTrue(files.containsAll(List.of("epoch-0003.pt", "epoch-0004.pt", "best.pt")), files.toString());
+        assertFalse(files.contains("epoch-0001.pt") || files.contains("epoch-0002.pt"), "older epochs pruned: " + files);
+        try (Checkpoint best = Checkpoint.read(run.resolve(Checkpoints.DIR).resolve(Checkpoints.BEST))) {
+            assertEquals(best.meta().bestEpoch(), best.meta().epoch());
+            double bestAcc = 0;
+            for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) bestAcc = Math.max(bestAcc, ConfigLoader.JSON.readTree(line).get("test_accuracy").asDouble());
+            assertEquals(bestAcc, best.meta().bestTestAccuracy());
+        }
+    }
+
+    @Test
+    void aCrashBetweenWriteAndRenameLeavesThePreviousCheckpointLoadable() throws IOException {
+        RunConfig c = config(TINY);
+        Path run = Files.createDirectories(tmp.resolve("run"));
+        try (Trainer t = new Trainer(c, data(), run)) {
+            t.runUntil(1);
+            AtomicFiles.beforeRename = () -> {
+                throw new IllegalStateException("simulated crash before rename");
+            };
+            assertThrows(IllegalStateException.class, () -> t.runUntil(2));
+        }
+        AtomicFiles.beforeRename = () -> {};
+        assertEquals(Checkpoints.fileFor(run, 1), Checkpoints.latest(run).orElseThrow(), "no torn epoch-0002.pt");
+        try (Checkpoint checkpoint = Checkpoint.read(run)) {
+            assertEquals(1, checkpoint.meta().epoch());
+        }
+        try (var list = Files.list(run.resolve(Checkpoints.DIR))) {
+            assertTrue(list.anyMatch(f -> f.getFileName().toString().endsWith(".tmp")), "the crash left only a temporary file");
+        }
+        new Checkpoints(run, 2, true); // the next start removes it
+        try (var list = Files.list(run.resolve(Checkpoints.DIR))) {
+            assertTrue(list.noneMatch(f -> f.getFileName().toString().endsWith(".tmp")));
+        }
+    }
+
+    @Test
+    void aTornTargetNeverReplacesAGoodFile() throws IOException {
+        Path target = tmp.resolve("config.json");
+        AtomicFiles.writeString(target, "old");
+        AtomicFiles.beforeRename = () -> {
+            throw new IllegalStateException("crash");
+        };
+        assertThrows(IllegalStateException.class, () -> AtomicFiles.writeString(target, "new"));
+        assertEquals("old", Files.readString(target));
+    }
+
+    @Test
+    void exportedWeightsRoundTripBitExactlyAndInitFromLoadsThem() throws IOException {
+        Path run = Files.createDirectories(tmp.resolve("run"));
+        RunConfig c = config(TINY, "epochs=1");
+        Map<String, float[]> trained = new java.util.LinkedHashMap<>();
+        try (Trainer t = new Trainer(c, data(), run)) {
+            t.run();
+            t.model().stateDict().forEach((name, tensor) -> {
+                if (tensor.dtype() == dev.shakenet.torch.DType.FLOAT32) trained.put(name, tensor.toFloatArray());
+            });
+        }
+        Path weights = tmp.resolve("weights.pt");
+        assertEquals(0, dev.shakenet.cli.MainAccess.run("export", "--checkpoint", run.toString(), "--out", weights.toString()));
+        Map<String, Tensor> loaded = TensorFiles.load(weights);
+        try {
+            assertEquals(new ArrayList<>(trained.keySet()), loaded.keySet().stream().filter(k -> !k.endsWith("num_batches_tracked")).toList());
+            trained.forEach((name, values) -> assertArrayEquals(values, loaded.get(name).toFloatArray(), 0f, name));
+            assertEquals(3, (int) loaded.get("stem.bn.num_batches_tracked").to(dev.shakenet.torch.DType.FLOAT64).item(), "48 images / batch 16");
+        } finally {
+            loaded.values().forEach(Tensor::close);
+        }
+        Path other = Files.createDirectories(tmp.resolve("other"));
+        try (Trainer t = new Trainer(config(TINY, "epochs=1", "seed=99", "model.init_from=" + weights), data(), other)) {
+            t.model().stateDict().forEach((name, tensor) -> {
+                if (trained.containsKey(name)) assertArrayEquals(trained.get(name), tensor.toFloatArray(), 0f, "init_from " + name);
+            });
+        }
+    }
+
+    @Test
+    void initFromAMismatchedFileNamesTheProblem() throws IOException {
+        Path run = Files.createDirectories(tmp.resolve("run"));
+        try (Trainer t = new Trainer(config(TINY, "epochs=1"), data(), run)) {
+            t.run();
+        }
+        Path weights = tmp.resolve("w.pt");
+        assertEquals(0, dev.shakenet.cli.MainAccess.run("export", "--checkpoint", run.toString(), "--out", weights.toString()));
+        CheckpointException e = assertThrows(CheckpointException.class,
+                () -> new Trainer(config(TINY, "model.width=6", "model.init_from=" + weights), data(), Files.createDirectories(tmp.resolve("x"))));
+        assertTrue(e.getMessage().contains("does not fit Shake-Shake-8 2x6d") && e.getMessage().contains("has shape"), e.getMessage());
+    }
+
+    @Test
+    void aResumeThatChangesTheShapeIsRefusedOtherChangesAreAllowed() throws IOException {
+        RunConfig saved = config(TINY);
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> dev.shakenet.cli.MainAccess.checkResumable(saved, config(TINY, "model.width=8")));
+        assertTrue(e.getMessage().contains("depth 8, width 4 in the checkpoint, depth 8, width 8 now"), e.getMessage());
+        dev.shakenet.cli.MainAccess.checkResumable(saved, config(TINY, "epochs=10", "optimizer.lr=0.05"));
+        assertEquals(List.of("optimizer.lr: 0.1 -> 0.05", "epochs: 4 -> 10"), ConfigLoader.differences(saved, config(TINY, "epochs=10", "optimizer.lr=0.05")));
+    }
+
+    @Test
+    void aCheckpointOpensAsATensorDictWithItsMeta() throws IOException {
+        Path run = Files.createDirectories(tmp.resolve("run"));
+        try (Trainer t = new Trainer(config(TINY, "epochs=1"), data(), run)) {
+            t.run();
+        }
+        Map<String, Tensor> raw = TensorFiles.load(Checkpoints.latest(run).orElseThrow());
+        try {
+            assertTrue(raw.containsKey("model.stage1.0.branch1.conv1.weight"));
+            assertTrue(raw.containsKey("optimizer.momentum.fc.weight"));
+            assertTrue(raw.containsKey(Checkpoint.RNG_SHAKE) && raw.containsKey(Checkpoint.RNG_TORCH_CPU));
+            JsonNode meta = ConfigLoader.JSON.readTree(raw.get(Checkpoint.META).toByteArray());
+            assertEquals(1, meta.get("epoch").asInt());
+            assertEquals(3, meta.get("step").asInt());
+            assertEquals(4, meta.get("config").get("model").get("width").asInt());
+        } finally {
+            raw.values().forEach(Tensor::close);
+        }
+    }
+}
