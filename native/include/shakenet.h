@@ -23,7 +23,7 @@ extern "C" {
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library whose
  * sn_abi_version differs from the SN_ABI_VERSION its bindings were generated from. */
-#define SN_ABI_VERSION 3
+#define SN_ABI_VERSION 4
 
 typedef struct sn_tensor sn_tensor;
 typedef struct sn_generator sn_generator;
@@ -96,6 +96,12 @@ int32_t sn_has_cudnn(int32_t *out);
 int32_t sn_has_mkldnn(int32_t *out);
 int32_t sn_get_num_threads(int32_t *out);
 int32_t sn_set_num_threads(int32_t threads);
+/* Peak and current bytes held by libtorch's CUDA caching allocator on a device, and a reset of
+ * the peak; errors on a CPU-only build. */
+int32_t sn_cuda_memory(int32_t index, int64_t *allocated, int64_t *peak);
+int32_t sn_cuda_reset_peak_memory(int32_t index);
+/* Waits for all work queued on the device (for timing); a no-op on the CPU. */
+int32_t sn_synchronize(int32_t device_type, int32_t device_index);
 /* Seeds libtorch's default generators on every device. */
 int32_t sn_manual_seed(uint64_t seed);
 /* Grad mode of this OS thread; previous (optional) receives the old value. */
@@ -123,6 +129,10 @@ int32_t sn_tensor_free(sn_tensor *tensor);
 /* A new CPU tensor holding a copy of `nbytes` bytes of host data laid out row-major. */
 int32_t sn_tensor_from_data(const void *data, int64_t nbytes, int32_t dtype, const int64_t *shape,
                             int32_t ndim, sn_tensor **out);
+/* The same in page-locked (pinned) host memory, so a later non-blocking copy to a CUDA device
+ * runs asynchronously. Needs a CUDA build of libtorch. */
+int32_t sn_tensor_from_data_pinned(const void *data, int64_t nbytes, int32_t dtype,
+                                   const int64_t *shape, int32_t ndim, sn_tensor **out);
 /* Copies the tensor's elements (row-major, from any device) into host memory of exactly
  * numel * element size bytes. */
 int32_t sn_tensor_copy_to_host(const sn_tensor *tensor, void *data, int64_t nbytes);
@@ -164,6 +174,20 @@ int32_t sn_tensor_device(const sn_tensor *tensor, int32_t *device_type, int32_t 
 int32_t sn_tensor_is_contiguous(const sn_tensor *tensor, int32_t memory_format, int32_t *out);
 /* The value of a one-element tensor as a double (synchronizes with the device). */
 int32_t sn_tensor_item(const sn_tensor *tensor, double *out);
+
+/* ---- mixed precision ----------------------------------------------------------------------- */
+
+/* Turns on PyTorch's autocast for a device type on this thread: from now until the matching
+ * sn_autocast_exit, convolutions and matrix products run in `dtype` (SN_BFLOAT16 on CPU or CUDA,
+ * SN_FLOAT16 on CUDA) while parameters stay float32, and precision-sensitive ops (losses,
+ * reductions) stay in float32, as torch.autocast does. Regions nest. */
+int32_t sn_autocast_enter(int32_t device_type, int32_t dtype);
+/* Ends the innermost region of that device type, restoring the state before it. */
+int32_t sn_autocast_exit(int32_t device_type);
+/* Mixed-precision loss scaling: multiplies every gradient of `params` by inv_scale in place and
+ * sets *found_inf to 1 if any gradient holds an inf or NaN (then the step should be skipped). */
+int32_t sn_unscale_grads(sn_tensor *const *params, int32_t count, double inv_scale,
+                         int32_t *found_inf);
 
 /* ---- autograd ------------------------------------------------------------------------------ */
 

@@ -23,10 +23,10 @@ public class shakenet_h extends shakenet_h$shared {
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
-    private static final int SN_ABI_VERSION = (int)3L;
+    private static final int SN_ABI_VERSION = (int)4L;
     /**
      * {@snippet lang=c :
-     * #define SN_ABI_VERSION 3
+     * #define SN_ABI_VERSION 4
      * }
      */
     public static int SN_ABI_VERSION() {
@@ -780,6 +780,189 @@ public class shakenet_h extends shakenet_h$shared {
         }
     }
 
+    private static class sn_cuda_memory {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cuda_memory");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_cuda_memory(int32_t index, int64_t *allocated, int64_t *peak)
+     * }
+     */
+    public static FunctionDescriptor sn_cuda_memory$descriptor() {
+        return sn_cuda_memory.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_cuda_memory(int32_t index, int64_t *allocated, int64_t *peak)
+     * }
+     */
+    public static MethodHandle sn_cuda_memory$handle() {
+        return sn_cuda_memory.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_cuda_memory(int32_t index, int64_t *allocated, int64_t *peak)
+     * }
+     */
+    public static MemorySegment sn_cuda_memory$address() {
+        return sn_cuda_memory.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_cuda_memory(int32_t index, int64_t *allocated, int64_t *peak)
+     * }
+     */
+    public static int sn_cuda_memory(int index, MemorySegment allocated, MemorySegment peak) {
+        var mh$ = sn_cuda_memory.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_cuda_memory", index, allocated, peak);
+            }
+            return (int)mh$.invokeExact(index, allocated, peak);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_cuda_reset_peak_memory {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cuda_reset_peak_memory");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_cuda_reset_peak_memory(int32_t index)
+     * }
+     */
+    public static FunctionDescriptor sn_cuda_reset_peak_memory$descriptor() {
+        return sn_cuda_reset_peak_memory.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_cuda_reset_peak_memory(int32_t index)
+     * }
+     */
+    public static MethodHandle sn_cuda_reset_peak_memory$handle() {
+        return sn_cuda_reset_peak_memory.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_cuda_reset_peak_memory(int32_t index)
+     * }
+     */
+    public static MemorySegment sn_cuda_reset_peak_memory$address() {
+        return sn_cuda_reset_peak_memory.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_cuda_reset_peak_memory(int32_t index)
+     * }
+     */
+    public static int sn_cuda_reset_peak_memory(int index) {
+        var mh$ = sn_cuda_reset_peak_memory.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_cuda_reset_peak_memory", index);
+            }
+            return (int)mh$.invokeExact(index);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_synchronize {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_INT,
+            shakenet_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_synchronize");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_synchronize(int32_t device_type, int32_t device_index)
+     * }
+     */
+    public static FunctionDescriptor sn_synchronize$descriptor() {
+        return sn_synchronize.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_synchronize(int32_t device_type, int32_t device_index)
+     * }
+     */
+    public static MethodHandle sn_synchronize$handle() {
+        return sn_synchronize.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_synchronize(int32_t device_type, int32_t device_index)
+     * }
+     */
+    public static MemorySegment sn_synchronize$address() {
+        return sn_synchronize.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_synchronize(int32_t device_type, int32_t device_index)
+     * }
+     */
+    public static int sn_synchronize(int device_type, int device_index) {
+        var mh$ = sn_synchronize.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_synchronize", device_type, device_index);
+            }
+            return (int)mh$.invokeExact(device_type, device_index);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class sn_manual_seed {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             shakenet_h.C_INT,
@@ -1384,6 +1567,71 @@ public class shakenet_h extends shakenet_h$shared {
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("sn_tensor_from_data", data, nbytes, dtype, shape, ndim, out);
+            }
+            return (int)mh$.invokeExact(data, nbytes, dtype, shape, ndim, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_tensor_from_data_pinned {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_LONG,
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_tensor_from_data_pinned");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_tensor_from_data_pinned(const void *data, int64_t nbytes, int32_t dtype, const int64_t *shape, int32_t ndim, sn_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor sn_tensor_from_data_pinned$descriptor() {
+        return sn_tensor_from_data_pinned.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_tensor_from_data_pinned(const void *data, int64_t nbytes, int32_t dtype, const int64_t *shape, int32_t ndim, sn_tensor **out)
+     * }
+     */
+    public static MethodHandle sn_tensor_from_data_pinned$handle() {
+        return sn_tensor_from_data_pinned.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_tensor_from_data_pinned(const void *data, int64_t nbytes, int32_t dtype, const int64_t *shape, int32_t ndim, sn_tensor **out)
+     * }
+     */
+    public static MemorySegment sn_tensor_from_data_pinned$address() {
+        return sn_tensor_from_data_pinned.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_tensor_from_data_pinned(const void *data, int64_t nbytes, int32_t dtype, const int64_t *shape, int32_t ndim, sn_tensor **out)
+     * }
+     */
+    public static int sn_tensor_from_data_pinned(MemorySegment data, long nbytes, int dtype, MemorySegment shape, int ndim, MemorySegment out) {
+        var mh$ = sn_tensor_from_data_pinned.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_tensor_from_data_pinned", data, nbytes, dtype, shape, ndim, out);
             }
             return (int)mh$.invokeExact(data, nbytes, dtype, shape, ndim, out);
         } catch (Error | RuntimeException ex) {
@@ -2583,6 +2831,190 @@ public class shakenet_h extends shakenet_h$shared {
                 traceDowncall("sn_tensor_item", tensor, out);
             }
             return (int)mh$.invokeExact(tensor, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_autocast_enter {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_INT,
+            shakenet_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_autocast_enter");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_autocast_enter(int32_t device_type, int32_t dtype)
+     * }
+     */
+    public static FunctionDescriptor sn_autocast_enter$descriptor() {
+        return sn_autocast_enter.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_autocast_enter(int32_t device_type, int32_t dtype)
+     * }
+     */
+    public static MethodHandle sn_autocast_enter$handle() {
+        return sn_autocast_enter.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_autocast_enter(int32_t device_type, int32_t dtype)
+     * }
+     */
+    public static MemorySegment sn_autocast_enter$address() {
+        return sn_autocast_enter.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_autocast_enter(int32_t device_type, int32_t dtype)
+     * }
+     */
+    public static int sn_autocast_enter(int device_type, int dtype) {
+        var mh$ = sn_autocast_enter.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_autocast_enter", device_type, dtype);
+            }
+            return (int)mh$.invokeExact(device_type, dtype);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_autocast_exit {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_autocast_exit");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_autocast_exit(int32_t device_type)
+     * }
+     */
+    public static FunctionDescriptor sn_autocast_exit$descriptor() {
+        return sn_autocast_exit.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_autocast_exit(int32_t device_type)
+     * }
+     */
+    public static MethodHandle sn_autocast_exit$handle() {
+        return sn_autocast_exit.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_autocast_exit(int32_t device_type)
+     * }
+     */
+    public static MemorySegment sn_autocast_exit$address() {
+        return sn_autocast_exit.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_autocast_exit(int32_t device_type)
+     * }
+     */
+    public static int sn_autocast_exit(int device_type) {
+        var mh$ = sn_autocast_exit.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_autocast_exit", device_type);
+            }
+            return (int)mh$.invokeExact(device_type);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_unscale_grads {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_INT,
+            shakenet_h.C_DOUBLE,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_unscale_grads");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_unscale_grads(sn_tensor *const *params, int32_t count, double inv_scale, int32_t *found_inf)
+     * }
+     */
+    public static FunctionDescriptor sn_unscale_grads$descriptor() {
+        return sn_unscale_grads.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_unscale_grads(sn_tensor *const *params, int32_t count, double inv_scale, int32_t *found_inf)
+     * }
+     */
+    public static MethodHandle sn_unscale_grads$handle() {
+        return sn_unscale_grads.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_unscale_grads(sn_tensor *const *params, int32_t count, double inv_scale, int32_t *found_inf)
+     * }
+     */
+    public static MemorySegment sn_unscale_grads$address() {
+        return sn_unscale_grads.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_unscale_grads(sn_tensor *const *params, int32_t count, double inv_scale, int32_t *found_inf)
+     * }
+     */
+    public static int sn_unscale_grads(MemorySegment params, int count, double inv_scale, MemorySegment found_inf) {
+        var mh$ = sn_unscale_grads.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_unscale_grads", params, count, inv_scale, found_inf);
+            }
+            return (int)mh$.invokeExact(params, count, inv_scale, found_inf);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

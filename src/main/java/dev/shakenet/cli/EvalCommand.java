@@ -54,7 +54,7 @@ final class EvalCommand {
             Evaluator.Result r;
             try (Generator generator = Generator.create(Device.CPU, 0);
                  ShakeResNet model = checkpoint.buildModel(device, config.memoryFormat(), generator)) {
-                r = new Evaluator(device, config.memoryFormat(), batchSize).evaluate(model, splits.test());
+                r = new Evaluator(device, config.memoryFormat(), batchSize, config.precision()).evaluate(model, splits.test());
             }
             if (!format.equals("json")) System.out.print(text(r, checkpoint.meta().epoch()));
             if (!format.equals("text")) System.out.println(json(r, checkpoint.meta().epoch()));

@@ -19,6 +19,7 @@ public final class Main {
               eval    test loss, accuracy, per-class accuracy and confusion matrix of a checkpoint
               export  write a checkpoint's weights as a PyTorch state dict (torch.load opens it)
               plot    draw a run's curves (accuracy, loss, learning rate), or overlay several runs
+              bench   time the training step, model step and evaluation of a config (JSON)
               info    print the libtorch version and what it can use here (CUDA, cuDNN, MKL-DNN, threads)""";
 
     private Main() {}
@@ -40,6 +41,7 @@ public final class Main {
                 case "eval" -> EvalCommand.run(rest);
                 case "export" -> ExportCommand.run(rest);
                 case "plot" -> PlotCommand.run(rest);
+                case "bench" -> BenchCommand.run(rest);
                 case "info" -> info(rest);
                 case "--help", "-h", "help" -> {
                     System.out.println(HELP);

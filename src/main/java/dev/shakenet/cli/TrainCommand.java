@@ -60,7 +60,7 @@ final class TrainCommand {
         Checkpoint checkpoint = null;
         if (resume == null) {
             config = ConfigLoader.load(Path.of(args.get("--config")), args.all("--set"));
-            Devices.resolve(config.device()); // a device that is not here fails before any work
+            Devices.resolve(config); // a device that is not here fails before any work
             runDir = null;
         } else {
             runDir = Path.of(resume);
@@ -69,7 +69,7 @@ final class TrainCommand {
             overrides.add("output=" + runDir);
             Path file = args.get("--config") != null ? Path.of(args.get("--config")) : runDir.resolve(RunDirectory.CONFIG_FILE);
             config = ConfigLoader.load(file, overrides);
-            Devices.resolve(config.device());
+            Devices.resolve(config);
             checkpoint = Checkpoint.read(runDir);
             changes = checkResumable(checkpoint.config(), config);
         }

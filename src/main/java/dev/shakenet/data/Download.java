@@ -18,26 +18,25 @@ import java.util.HexFormat;
 /**
  * Fetches a file and checks its MD5 before it is used. The download goes to a ".part" file
  * beside the target and is renamed into place only once complete and verified, so a partial
- * or corrupt file never sits where a later run would trust it.
+ * or corrupt download never sits where a later run would trust it.
  */
 public final class Download {
+    /** The file at the target, whether this call downloaded it, and whether its MD5 is the expected one. */
+    public record Result(Path path, boolean downloaded, String md5, boolean matches) {}
     public static final URI CIFAR10_URL = URI.create("https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz");
     public static final String CIFAR10_MD5 = "c32a1d4ab5d03f1284b67883e8d87530";
 
     private Download() {}
 
     /**
-     * Makes sure {@code target} holds the file with the given MD5: verifies an existing one, or
-     * downloads it from {@code url}.
+     * Makes sure {@code target} holds a file: an existing one is checked against {@code md5} and
+     * reported (a copy placed there by hand may be a re-packed one; what it holds is checked when
+     * it is read); a missing one is downloaded from {@code url} and kept only if its MD5 matches.
      */
-    public static Path fetchVerified(URI url, Path target, String md5) throws IOException {
+    public static Result ensure(URI url, Path target, String md5) throws IOException {
         if (Files.exists(target)) {
             String actual = md5(target);
-            if (!actual.equals(md5)) {
-                throw new DataException(target + " exists but its MD5 is " + actual + ", not the expected " + md5
-                        + ": it is partial or a different file. Delete it to download it again, or set data.download: false to use it as it is.");
-            }
-            return target;
+            return new Result(target, false, actual, actual.equals(md5));
         }
         Files.createDirectories(target.toAbsolutePath().getParent());
         Path part = target.resolveSibling(target.getFileName() + ".part");
@@ -48,7 +47,7 @@ public final class Download {
                         + " (a broken transfer or a changed file); nothing was kept. Try again.");
             }
             Files.move(part, target, StandardCopyOption.ATOMIC_MOVE);
-            return target;
+            return new Result(target, true, actual, true);
         } finally {
             Files.deleteIfExists(part);
         }

@@ -2,6 +2,7 @@ package dev.shakenet.torch;
 
 import static dev.shakenet.torch.Native.check;
 import static dev.shakenet.torch.ffi.shakenet_h.sn_sgd_step;
+import static dev.shakenet.torch.ffi.shakenet_h.sn_unscale_grads;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
@@ -16,6 +17,20 @@ public final class ParameterUpdates {
     }
 
     private ParameterUpdates() {}
+
+    /**
+     * Multiplies every gradient of {@code params} by {@code invScale} in place (loss scaling's
+     * unscale); returns whether any gradient holds an inf or NaN. One device synchronisation.
+     */
+    public static boolean unscaleGradients(List<Tensor> params, double invScale) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment p = arena.allocate(ADDRESS, Math.max(params.size(), 1));
+            for (int i = 0; i < params.size(); i++) p.setAtIndex(ADDRESS, i, params.get(i).handle());
+            MemorySegment found = arena.allocate(JAVA_INT);
+            check(sn_unscale_grads(p, params.size(), invScale, found));
+            return found.get(JAVA_INT, 0) != 0;
+        }
+    }
 
     /**
      * One torch.optim.SGD step over {@code params} (those without a gradient are skipped).

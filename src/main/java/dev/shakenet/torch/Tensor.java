@@ -86,6 +86,15 @@ public final class Tensor implements AutoCloseable {
         return own(Native.handle((arena, out) -> sn_tensor_from_data(data, data.byteSize(), dtype.code(), longs(arena, shape), shape.length, out)));
     }
 
+    /** A tensor in page-locked host memory (CUDA builds only), for asynchronous copies to a GPU. */
+    public static Tensor fromFloatsPinned(float[] data, long... shape) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment segment = arena.allocateFrom(JAVA_FLOAT, data);
+            return own(Native.handle((a, out) -> sn_tensor_from_data_pinned(segment, segment.byteSize(), DType.FLOAT32.code(),
+                    longs(a, shape), shape.length, out)));
+        }
+    }
+
     public static Tensor fromFloats(float[] data, long... shape) {
         return fromArray(data, DType.FLOAT32, shape);
     }

@@ -78,6 +78,25 @@ public final class Torch {
         check(sn_set_num_threads(threads));
     }
 
+    /** Waits until {@code device} has finished the work queued on it (for timing); nothing to wait for on the CPU. */
+    public static void synchronize(Device device) {
+        check(sn_synchronize(device.typeCode(), device.index()));
+    }
+
+    /** Bytes held now and at peak by libtorch's CUDA allocator on device {@code index}: {current, peak}. */
+    public static long[] cudaMemory(int index) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment current = arena.allocate(java.lang.foreign.ValueLayout.JAVA_LONG);
+            MemorySegment peak = arena.allocate(java.lang.foreign.ValueLayout.JAVA_LONG);
+            check(sn_cuda_memory(index, current, peak));
+            return new long[] {current.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0), peak.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0)};
+        }
+    }
+
+    public static void resetCudaPeakMemory(int index) {
+        check(sn_cuda_reset_peak_memory(index));
+    }
+
     /** Seeds libtorch's default generators on every device. */
     public static void manualSeed(long seed) {
         check(sn_manual_seed(seed));

@@ -19,6 +19,7 @@ import java.util.Map;
  * optimizer.momentum_ready     uint8, 1 where a buffer holds momentum already
  * rng.shake                    state of the shake-coefficient generator
  * rng.torch.cpu                state of libtorch's default CPU generator
+ * amp.loss_scale               float16 loss scaling {scale, clean steps} (fp16 runs only)
  * meta.json                    uint8 UTF-8 JSON: {@link Meta}
  * </pre>
  * The data order needs no state: it is a pure function of (seed, epoch).
@@ -30,6 +31,7 @@ public final class Checkpoint implements AutoCloseable {
     public static final String RNG_SHAKE = "rng.shake";
     public static final String RNG_TORCH_CPU = "rng.torch.cpu";
     public static final String META = "meta.json";
+    public static final String LOSS_SCALE = "amp.loss_scale";
     public static final int FORMAT = 1;
 
     /**

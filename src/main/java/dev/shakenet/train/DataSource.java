@@ -8,6 +8,7 @@ import java.nio.file.Path;
 
 /** Finds (or, when asked, downloads and verifies) CIFAR-10 as the config's data section says. */
 public final class DataSource {
+    private static final org.apache.logging.log4j.Logger LOG = org.apache.logging.log4j.LogManager.getLogger(DataSource.class);
     private DataSource() {}
 
     public static Cifar10.Splits load(RunConfig.Data data) throws IOException {
@@ -17,7 +18,13 @@ public final class DataSource {
         boolean given = Files.isRegularFile(path) || Files.isDirectory(path.resolve(Cifar10.FOLDER))
                 || Files.exists(path.resolve(Cifar10.TEST_FILE));
         if (data.download() && !given) {
-            Download.fetchVerified(Download.CIFAR10_URL, path.resolve(Cifar10.ARCHIVE), Download.CIFAR10_MD5);
+            Download.Result archive = Download.ensure(Download.CIFAR10_URL, path.resolve(Cifar10.ARCHIVE), Download.CIFAR10_MD5);
+            if (archive.downloaded()) {
+                LOG.info("downloaded {} (MD5 {} verified)", archive.path(), archive.md5());
+            } else if (!archive.matches()) {
+                LOG.warn("{} has MD5 {}, not the official {}: using it as a copy placed there by hand (its content is checked as it is read)",
+                        archive.path(), archive.md5(), Download.CIFAR10_MD5);
+            }
         }
         Cifar10.Splits splits = Cifar10.load(path);
         return new Cifar10.Splits(splits.train().first(data.trainLimit()), splits.test().first(data.testLimit()));

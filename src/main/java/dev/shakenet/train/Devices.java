@@ -7,6 +7,15 @@ import dev.shakenet.torch.Torch;
 public final class Devices {
     private Devices() {}
 
+    /** The config's device, checked against its precision (float16 needs CUDA). */
+    public static Device resolve(RunConfig config) {
+        Device device = resolve(config.device());
+        if (config.precision() == Precision.FP16 && !device.isCuda()) {
+            throw new ConfigException("precision: fp16 needs a CUDA device (it runs on " + device + "); use bf16 on the CPU");
+        }
+        return device;
+    }
+
     public static Device resolve(String configured) {
         int cuda = Torch.cudaDeviceCount();
         if ("auto".equals(configured)) return cuda > 0 ? Device.cuda(0) : Device.CPU;

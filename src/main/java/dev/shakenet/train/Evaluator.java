@@ -33,11 +33,13 @@ public final class Evaluator {
     private final Device device;
     private final MemoryFormat format;
     private final int batchSize;
+    private final Precision precision;
 
-    public Evaluator(Device device, MemoryFormat format, int batchSize) {
+    public Evaluator(Device device, MemoryFormat format, int batchSize, Precision precision) {
         this.device = device;
         this.format = format;
         this.batchSize = batchSize;
+        this.precision = precision;
     }
 
     public Result evaluate(ShakeResNet model, ImageSet set) {
@@ -52,7 +54,11 @@ public final class Evaluator {
                 try (TensorScope step = TensorScope.open()) {
                     Tensor x = Tensor.fromFloats(batch.images(), batch.size(), 3, 32, 32).to(device, null, format, false);
                     Tensor y = Tensor.fromLongs(batch.labels(), batch.size()).to(device);
-                    Tensor logits = model.forward(x);
+                    Tensor logits;
+                    try (var amp = dev.shakenet.torch.Autocast.enter(device, precision.autocastDtype())) {
+                        logits = model.forward(x);
+                    }
+                    if (logits.dtype() != DType.FLOAT32) logits = logits.to(DType.FLOAT32);
                     lossSum.addInPlace(Functional.crossEntropy(logits, y).mul(batch.size()));
                     long[] predicted = Functional.argmax(logits, 1).to(Device.CPU).toLongArray();
                     for (int i = 0; i < batch.size(); i++) confusion[(int) batch.labels()[i]][(int) predicted[i]]++;

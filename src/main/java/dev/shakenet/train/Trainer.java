@@ -44,6 +44,7 @@ public final class Trainer implements AutoCloseable {
     private final int stepsPerEpoch;
     private final LrSchedule schedule;
     private final Evaluator evaluator;
+    private final TrainStep step;
     private final MetricsLog metrics;
     private final Checkpoints checkpoints;
     private final Progress progress;
@@ -62,7 +63,7 @@ public final class Trainer implements AutoCloseable {
         this.config = config;
         this.data = data;
         this.runDir = runDir;
-        this.device = Devices.resolve(config.device());
+        this.device = Devices.resolve(config);
         this.format = config.memoryFormat();
         Torch.setNumThreads(config.threads() > 0 ? config.threads() : Runtime.getRuntime().availableProcessors());
         Torch.manualSeed(config.seed());
@@ -75,7 +76,8 @@ public final class Trainer implements AutoCloseable {
         sgd = new Sgd(model.parameters(), new Sgd.Options(o.momentum(), o.dampening(), o.weightDecay(), o.nesterov()));
         stepsPerEpoch = Batches.batchCount(data.train().count(), config.batchSize());
         schedule = Schedules.of(config, stepsPerEpoch);
-        evaluator = new Evaluator(device, format, config.evalBatchSize());
+        evaluator = new Evaluator(device, format, config.evalBatchSize(), config.precision());
+        step = new TrainStep(model, sgd, device, format, config.precision());
         checkpoints = new Checkpoints(runDir, config.checkpoint().keepLast(), config.checkpoint().keepBest());
         progress = Progress.forConsole(config.epochs(), config.logInterval());
         if (resumeFrom != null) {
@@ -85,9 +87,9 @@ public final class Trainer implements AutoCloseable {
             initFrom(Path.of(m.initFrom()));
         }
         metrics = new MetricsLog(runDir);
-        LOG.info("Shake-Shake-{} 2x{}d ({} parameters) on {} ({} threads, {}), {} training / {} test images, {} steps per epoch",
+        LOG.info("Shake-Shake-{} 2x{}d ({} parameters) on {} ({} threads, {}, {}), {} training / {} test images, {} steps per epoch",
                 m.depth(), m.width(), String.format("%,d", model.parameterCount()), device, Torch.numThreads(),
-                format.name().toLowerCase(), data.train().count(), data.test().count(), stepsPerEpoch);
+                format.name().toLowerCase(), config.precision().name().toLowerCase(), data.train().count(), data.test().count(), stepsPerEpoch);
     }
 
     /** Runs the epochs of the config not done yet; returns their metrics. */
@@ -126,18 +128,12 @@ public final class Trainer implements AutoCloseable {
             Tensor correct = Tensor.zeros(DType.INT64, device);
             while (batches.hasNext()) {
                 Batches.Batch batch = batches.next();
-                long step = (long) epoch * stepsPerEpoch + batch.index();
-                lr = schedule.lr(step, epoch);
+                lr = schedule.lr((long) epoch * stepsPerEpoch + batch.index(), epoch);
                 try (TensorScope stepScope = TensorScope.open()) {
-                    Tensor x = Tensor.fromFloats(batch.images(), batch.size(), 3, 32, 32).to(device, null, format, false); // (N,3,32,32)
-                    Tensor y = Tensor.fromLongs(batch.labels(), batch.size()).to(device);                               // (N)
-                    Tensor logits = model.forward(x);                                                                     // (N,10)
-                    Tensor loss = Functional.crossEntropy(logits, y);                                                     // ()
-                    model.zeroGrad();
-                    loss.backward();
-                    sgd.step(lr);
-                    lossSum.addInPlace(loss.detach().mul(batch.size()));
-                    correct.addInPlace(Functional.countCorrect(logits, y));
+                    Tensor[] xy = step.upload(batch);                    // (N,3,32,32), (N)
+                    TrainStep.Output out = step.run(xy[0], xy[1], lr);   // forward, loss, backward, SGD
+                    lossSum.addInPlace(out.loss().mul(batch.size()));
+                    correct.addInPlace(Functional.countCorrect(out.logits(), xy[1]));
                 }
                 images += batch.size();
                 if (progress.due(batch.index() + 1, batches.count())) {
@@ -186,6 +182,8 @@ public final class Trainer implements AutoCloseable {
             tensors.put(Checkpoint.MOMENTUM_READY, Tensor.fromBytes(readyBytes, readyBytes.length));
             tensors.put(Checkpoint.RNG_SHAKE, shakeGenerator.state());
             tensors.put(Checkpoint.RNG_TORCH_CPU, cpuDefault.state());
+            double[] scaler = step.scalerState();
+            if (scaler != null) tensors.put(Checkpoint.LOSS_SCALE, Tensor.fromDoubles(scaler, scaler.length));
             Checkpoint.Meta meta = new Checkpoint.Meta(Checkpoint.FORMAT, epochsDone, (long) epochsDone * stepsPerEpoch, bestAccuracy,
                     bestEpoch, ConfigLoader.JSON.valueToTree(config), RunInfo.shakenetVersion(), Torch.version());
             Path file = checkpoints.save(new Checkpoint(meta, tensors), isBest);
@@ -216,6 +214,8 @@ public final class Trainer implements AutoCloseable {
         try (Generator cpuDefault = Generator.defaultFor(Device.CPU)) {
             cpuDefault.setState(checkpoint.tensor(Checkpoint.RNG_TORCH_CPU));
         }
+        Tensor scaler = checkpoint.tensors().get(Checkpoint.LOSS_SCALE);
+        if (scaler != null) step.restoreScaler(scaler.toDoubleArray());
         startEpoch = checkpoint.meta().epoch();
         bestAccuracy = checkpoint.meta().bestTestAccuracy();
         bestEpoch = checkpoint.meta().bestEpoch();

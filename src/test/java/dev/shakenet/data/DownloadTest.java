@@ -58,35 +58,37 @@ class DownloadTest {
     @Test
     void aVerifiedDownloadLandsAtomically() throws IOException {
         Path target = tmp.resolve("data").resolve("a.tar.gz");
-        assertEquals(target, Download.fetchVerified(url("/archive"), target, BODY_MD5));
+        assertEquals(new Download.Result(target, true, BODY_MD5, true), Download.ensure(url("/archive"), target, BODY_MD5));
         assertArrayEquals(BODY, Files.readAllBytes(target));
         assertFalse(Files.exists(target.resolveSibling("a.tar.gz.part")));
         // Present and correct: verified, not fetched again.
-        Download.fetchVerified(url("/archive"), target, BODY_MD5);
+        assertEquals(new Download.Result(target, false, BODY_MD5, true), Download.ensure(url("/archive"), target, BODY_MD5));
         assertEquals(1, hits.get());
     }
 
     @Test
     void aWrongChecksumLeavesNothingBehind() {
         Path target = tmp.resolve("a.tar.gz");
-        DataException e = assertThrows(DataException.class, () -> Download.fetchVerified(url("/archive"), target, "0".repeat(32)));
+        DataException e = assertThrows(DataException.class, () -> Download.ensure(url("/archive"), target, "0".repeat(32)));
         assertTrue(e.getMessage().contains("has MD5 " + BODY_MD5 + ", not the expected"), e.getMessage());
         assertFalse(Files.exists(target));
         assertFalse(Files.exists(tmp.resolve("a.tar.gz.part")));
     }
 
     @Test
-    void anExistingCorruptFileIsNotTrusted() throws IOException {
-        Path target = Files.write(tmp.resolve("a.tar.gz"), "half a file".getBytes());
-        DataException e = assertThrows(DataException.class, () -> Download.fetchVerified(url("/archive"), target, BODY_MD5));
-        assertTrue(e.getMessage().contains("exists but its MD5 is") && e.getMessage().contains("Delete it"), e.getMessage());
+    void anExistingFileIsCheckedNotReplaced() throws IOException {
+        Path target = Files.write(tmp.resolve("a.tar.gz"), "a copy placed by hand".getBytes());
+        Download.Result r = Download.ensure(url("/archive"), target, BODY_MD5);
+        assertFalse(r.downloaded());
+        assertFalse(r.matches(), "reported as not the expected file");
+        assertEquals(Download.md5(target), r.md5());
         assertEquals(0, hits.get());
     }
 
     @Test
     void httpErrorsAreReported() {
         Path target = tmp.resolve("a.tar.gz");
-        DataException e = assertThrows(DataException.class, () -> Download.fetchVerified(url("/missing"), target, BODY_MD5));
+        DataException e = assertThrows(DataException.class, () -> Download.ensure(url("/missing"), target, BODY_MD5));
         assertTrue(e.getMessage().contains("HTTP 404"), e.getMessage());
         assertFalse(Files.exists(target));
     }

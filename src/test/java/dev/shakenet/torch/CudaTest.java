@@ -82,6 +82,29 @@ class CudaTest {
     }
 
     @Test
+    void pinnedUploadsAndAllocatorStatistics() {
+        float[] data = Reference.toFloats(random(rng, 64));
+        Tensor pinned = Tensor.fromFloatsPinned(data, 4, 16);
+        Tensor gpu = pinned.to(CUDA, null, MemoryFormat.PRESERVE, true); // asynchronous copy
+        Torch.synchronize(CUDA);
+        assertArrayEquals(data, gpu.toFloatArray());
+        long[] memory = Torch.cudaMemory(0);
+        assertTrue(memory[0] > 0 && memory[1] >= memory[0], java.util.Arrays.toString(memory));
+    }
+
+    @Test
+    void autocastOnCudaInBfloat16AndFloat16() {
+        Tensor x = Tensor.randn(0, 1, DType.FLOAT32, CUDA, null, 2, 3, 8, 8);
+        Tensor w = Tensor.randn(0, 1, DType.FLOAT32, CUDA, null, 4, 3, 3, 3);
+        for (DType low : new DType[] {DType.BFLOAT16, DType.FLOAT16}) {
+            try (Autocast amp = Autocast.enter(CUDA, low)) {
+                assertEquals(low, Functional.conv2d(x, w, null, 1, 1).dtype());
+            }
+        }
+        assertEquals(DType.FLOAT32, Functional.conv2d(x, w, null, 1, 1).dtype());
+    }
+
+    @Test
     void aCpuGeneratorOnCudaTensorsIsAnError() {
         try (Generator cpu = Generator.create(Device.CPU, 1)) {
             Tensor a = Tensor.zeros(DType.FLOAT32, CUDA, 2, 2);

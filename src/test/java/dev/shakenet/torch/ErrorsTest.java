@@ -93,6 +93,9 @@ class ErrorsTest {
         org.junit.jupiter.api.Assumptions.assumeTrue(Torch.cudaDeviceCount() == 0, "a CUDA device is present; CudaTest covers it");
         TorchException e = assertThrows(TorchException.class, () -> Tensor.zeros(DType.FLOAT32, Device.cuda(0), 2));
         assertFalse(e.getMessage().isBlank());
+        TorchException memory = assertThrows(TorchException.class, () -> Torch.cudaMemory(0));
+        assertFalse(memory.getMessage().isBlank()); // "built against a CPU-only libtorch" here
+        Torch.synchronize(Device.CPU); // nothing to wait for
         stillWorks();
     }
 

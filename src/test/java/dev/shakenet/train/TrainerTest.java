@@ -76,6 +76,18 @@ class TrainerTest {
     }
 
     @Test
+    void thePaperAndSeedConfigsReadTheSharedCopyAsTheyAre() throws IOException {
+        RealCifar10Test.assumeSharedData();
+        for (String name : List.of("paper-26-2x32d", "seed-qiita")) {
+            RunConfig c = ConfigLoader.load(Path.of(System.getProperty("shakenet.root", ".")).resolve("config/" + name + ".json"),
+                    List.of("data.path=" + RealCifar10Test.SHARED.getParent()));
+            assertTrue(c.data().download(), name + " downloads when no copy is there");
+            Cifar10.Splits s = DataSource.load(c.data()); // the shared copy is re-packed: its MD5 is not the official one
+            assertEquals(50_000, s.train().count(), name);
+        }
+    }
+
+    @Test
     void aShortRealDataRunBeats35Percent() throws IOException {
         RealCifar10Test.assumeSharedData();
         Cifar10.Splits all = Cifar10.load(RealCifar10Test.SHARED);

@@ -1,0 +1,198 @@
+package dev.shakenet.train;
+
+import dev.shakenet.data.Batches;
+import dev.shakenet.data.Cifar10;
+import dev.shakenet.data.ImageSet;
+import dev.shakenet.nn.Init;
+import dev.shakenet.nn.Shake;
+import dev.shakenet.nn.ShakeResNet;
+import dev.shakenet.optim.Sgd;
+import dev.shakenet.torch.Device;
+import dev.shakenet.torch.Functional;
+import dev.shakenet.torch.Generator;
+import dev.shakenet.torch.Tensor;
+import dev.shakenet.torch.TensorScope;
+import dev.shakenet.torch.Torch;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Times the real training step of a config: with the data pipeline (batches assembled and
+ * augmented on the background thread, uploaded, forward, loss, backward, SGD), the model step
+ * alone on a batch already on the device (split into forward+loss, backward and optimizer), and
+ * evaluation (forward without autograd). Every figure is a median over timed steps after warm-up
+ * steps, with min and max.
+ */
+public final class Benchmark {
+    /** Median, min and max of one measured quantity. */
+    public record Stats(double median, double min, double max) {
+        static Stats of(double[] values) {
+            double[] v = values.clone();
+            Arrays.sort(v);
+            double median = v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+            return new Stats(median, v[0], v[v.length - 1]);
+        }
+    }
+
+    private Benchmark() {}
+
+    /** Runs the benchmark; the result is a JSON-ready map (snake_case keys). */
+    public static Map<String, Object> run(RunConfig config, Cifar10.Splits data, String dataSource, int steps, int warmup) throws IOException {
+        Device device = Devices.resolve(config);
+        Torch.setNumThreads(config.threads() > 0 ? config.threads() : Runtime.getRuntime().availableProcessors());
+        Torch.manualSeed(config.seed());
+        if (device.isCuda()) Torch.resetCudaPeakMemory(Math.max(device.index(), 0));
+        RunConfig.Model m = config.model();
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("config", config.name());
+        out.put("model", "Shake-Shake-" + m.depth() + " 2x" + m.width() + "d");
+        out.put("device", device.toString());
+        out.put("device_name", RunInfo.collect(device, java.util.List.of(), 0).deviceName());
+        out.put("precision", config.precision().name().toLowerCase());
+        out.put("memory_format", config.memoryFormat().name().toLowerCase());
+        out.put("threads", Torch.numThreads());
+        out.put("batch_size", config.batchSize());
+        out.put("eval_batch_size", config.evalBatchSize());
+        out.put("libtorch", Torch.version());
+        out.put("shakenet", RunInfo.shakenetVersion());
+        out.put("data", dataSource);
+        out.put("warmup_steps", warmup);
+        out.put("timed_steps", steps);
+        try (Generator init = Generator.create(Device.CPU, config.seed()); Generator shake = Generator.create(device, config.seed() + 1);
+             ShakeResNet model = new ShakeResNet(m.depth(), m.width(), Cifar10.CLASSES, new Shake(m.shakeForward(), m.shakeBackward(), m.shakeLevel()),
+                     shake, new Init(device, config.memoryFormat(), init));
+             Sgd sgd = new Sgd(model.parameters(), new Sgd.Options(config.optimizer().momentum(), config.optimizer().dampening(),
+                     config.optimizer().weightDecay(), config.optimizer().nesterov()))) {
+            out.put("parameters", model.parameterCount());
+            TrainStep step = new TrainStep(model, sgd, device, config.memoryFormat(), config.precision());
+            out.put("train_step_with_data", withData(config, data.train(), step, device, steps, warmup));
+            out.put("model_step", modelOnly(config, data.train(), step, model, sgd, device, steps, warmup));
+            out.put("eval", evaluation(config, data.test(), model, device, steps, warmup));
+        }
+        out.put("peak_rss_bytes", peakResidentBytes());
+        if (device.isCuda()) out.put("peak_device_bytes", Torch.cudaMemory(Math.max(device.index(), 0))[1]);
+        return out;
+    }
+
+    private static Map<String, Object> withData(RunConfig config, ImageSet train, TrainStep step, Device device, int steps, int warmup) {
+        double[] seconds = new double[steps];
+        int batch = config.batchSize();
+        try (Batches batches = Batches.training(repeat(train, batch * (steps + warmup)), batch, config.seed(), 0, config.data().augment())) {
+            for (int i = 0; i < warmup + steps; i++) {
+                long start = System.nanoTime();
+                try (TensorScope scope = TensorScope.open()) {
+                    Tensor[] xy = step.upload(batches.next());
+                    step.run(xy[0], xy[1], config.optimizer().lr());
+                    Torch.synchronize(device);
+                }
+                if (i >= warmup) seconds[i - warmup] = (System.nanoTime() - start) / 1e9;
+            }
+        }
+        return timing(seconds, batch);
+    }
+
+    private static Map<String, Object> modelOnly(RunConfig config, ImageSet train, TrainStep step, ShakeResNet model, Sgd sgd, Device device,
+                                                 int steps, int warmup) {
+        int batch = config.batchSize();
+        double[] total = new double[steps], forward = new double[steps], backward = new double[steps], optimizer = new double[steps];
+        try (TensorScope scope = TensorScope.open(); Batches batches = Batches.training(repeat(train, batch), batch, config.seed(), 0, true)) {
+            Tensor[] xy = step.upload(batches.next());
+            for (int i = 0; i < warmup + steps; i++) {
+                try (TensorScope stepScope = TensorScope.open()) {
+                    long t0 = System.nanoTime();
+                    Tensor loss = Functional.crossEntropy(step.forward(xy[0]), xy[1]);
+                    model.zeroGrad();
+                    Torch.synchronize(device);
+                    long t1 = System.nanoTime();
+                    loss.backward();
+                    Torch.synchronize(device);
+                    long t2 = System.nanoTime();
+                    sgd.step(config.optimizer().lr());
+                    Torch.synchronize(device);
+                    long t3 = System.nanoTime();
+                    if (i >= warmup) {
+                        forward[i - warmup] = (t1 - t0) / 1e9;
+                        backward[i - warmup] = (t2 - t1) / 1e9;
+                        optimizer[i - warmup] = (t3 - t2) / 1e9;
+                        total[i - warmup] = (t3 - t0) / 1e9;
+                    }
+                }
+            }
+        }
+        Map<String, Object> out = timing(total, batch);
+        Map<String, Object> phases = new LinkedHashMap<>();
+        phases.put("forward_and_loss", Stats.of(forward));
+        phases.put("backward", Stats.of(backward));
+        phases.put("optimizer", Stats.of(optimizer));
+        out.put("phase_seconds", phases);
+        return out;
+    }
+
+    private static Map<String, Object> evaluation(RunConfig config, ImageSet test, ShakeResNet model, Device device, int steps, int warmup) {
+        int batch = config.evalBatchSize();
+        double[] seconds = new double[steps];
+        model.train(false);
+        try (TensorScope scope = TensorScope.open(); var noGrad = Torch.noGrad();
+             Batches batches = Batches.evaluation(repeat(test, batch), batch)) {
+            TrainStep forwardOnly = new TrainStep(model, null, device, config.memoryFormat(), config.precision());
+            Tensor[] xy = forwardOnly.upload(batches.next());
+            for (int i = 0; i < warmup + steps; i++) {
+                long start = System.nanoTime();
+                try (TensorScope stepScope = TensorScope.open()) {
+                    Functional.countCorrect(forwardOnly.forward(xy[0]), xy[1]);
+                    Torch.synchronize(device);
+                }
+                if (i >= warmup) seconds[i - warmup] = (System.nanoTime() - start) / 1e9;
+            }
+        } finally {
+            model.train(true);
+        }
+        return timing(seconds, batch);
+    }
+
+    private static Map<String, Object> timing(double[] seconds, int batch) {
+        double[] rate = new double[seconds.length];
+        for (int i = 0; i < seconds.length; i++) rate[i] = batch / seconds[i];
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("images_per_second", Stats.of(rate));
+        out.put("step_seconds", Stats.of(seconds));
+        return out;
+    }
+
+    /** At least {@code n} images, cycling through {@code set}. */
+    static ImageSet repeat(ImageSet set, int n) {
+        if (set.count() >= n) return set.first(n);
+        byte[] px = new byte[n * ImageSet.IMAGE_BYTES], labels = new byte[n];
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(set.pixels(), (i % set.count()) * ImageSet.IMAGE_BYTES, px, i * ImageSet.IMAGE_BYTES, ImageSet.IMAGE_BYTES);
+            labels[i] = set.labels()[i % set.count()];
+        }
+        return new ImageSet(px, labels, n);
+    }
+
+    /** Random images and labels, for benchmarking where no CIFAR-10 copy is at hand. */
+    public static ImageSet synthetic(int n, long seed) {
+        Random rng = new Random(seed);
+        byte[] px = new byte[n * ImageSet.IMAGE_BYTES], labels = new byte[n];
+        rng.nextBytes(px);
+        for (int i = 0; i < n; i++) labels[i] = (byte) rng.nextInt(Cifar10.CLASSES);
+        return new ImageSet(px, labels, n);
+    }
+
+    /** The process's peak resident memory (VmHWM), or -1 where /proc is absent. */
+    static long peakResidentBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        } catch (IOException | NumberFormatException e) {
+            // not Linux
+        }
+        return -1;
+    }
+}
