@@ -23,11 +23,10 @@ extern "C" {
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library whose
  * sn_abi_version differs from the SN_ABI_VERSION its bindings were generated from. */
-#define SN_ABI_VERSION 4
+#define SN_ABI_VERSION 5
 
 typedef struct sn_tensor sn_tensor;
 typedef struct sn_generator sn_generator;
-typedef struct sn_tensor_list sn_tensor_list;
 
 /* Status codes. */
 enum sn_status {
@@ -162,6 +161,10 @@ int32_t sn_clone(const sn_tensor *tensor, sn_tensor **out);
 /* A tensor sharing storage, cut out of the autograd graph. */
 int32_t sn_detach(const sn_tensor *tensor, sn_tensor **out);
 int32_t sn_reshape(const sn_tensor *tensor, const int64_t *shape, int32_t ndim, sn_tensor **out);
+/* A view with the given sizes and strides (in elements) starting `offset` elements into the
+ * tensor's storage (PyTorch's as_strided), e.g. to rebuild a saved non-contiguous tensor. */
+int32_t sn_as_strided(const sn_tensor *tensor, const int64_t *sizes, const int64_t *strides, int32_t ndim,
+                      int64_t offset, sn_tensor **out);
 
 /* ---- tensor queries ------------------------------------------------------------------------ */
 
@@ -245,22 +248,6 @@ int32_t sn_argmax(const sn_tensor *input, int64_t dim, sn_tensor **out);
 /* How many rows of logits (N,K) have their argmax equal to targets (N): an int64 scalar tensor
  * on the logits' device, so it can be accumulated without a host synchronisation. */
 int32_t sn_count_correct(const sn_tensor *logits, const sn_tensor *targets, sn_tensor **out);
-
-/* ---- files ------------------------------------------------------------------------------- */
-
-/* Writes `count` named tensors to `path` as a dict {name: tensor} in PyTorch's serialization
- * format (torch::pickle_save), so Python's torch.load(path) returns that dict. Tensors are
- * written as contiguous CPU copies, without autograd state, in the given order. */
-int32_t sn_save_tensors(const char *path, const char *const *names, const sn_tensor *const *tensors,
-                        int32_t count);
-/* Reads a file written by sn_save_tensors or by Python's torch.save(dict of tensors), e.g. a
- * state_dict(), into a list of (name, CPU tensor) pairs in file order. */
-int32_t sn_load_tensors(const char *path, sn_tensor_list **out);
-int32_t sn_tensor_list_size(const sn_tensor_list *list, int32_t *out);
-/* Entry `index`: its name (valid while the list lives) and a new handle on its tensor. */
-int32_t sn_tensor_list_get(const sn_tensor_list *list, int32_t index, const char **name,
-                           sn_tensor **tensor);
-int32_t sn_tensor_list_free(sn_tensor_list *list);
 
 /* ---- optimizer ----------------------------------------------------------------------------- */
 

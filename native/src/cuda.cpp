@@ -24,7 +24,7 @@ int32_t sn_cuda_memory(int32_t index, int64_t* allocated, int64_t* peak) {
     sn::out_arg(peak, "peak");
 #ifdef SHAKENET_WITH_CUDA
     auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(index));
-    const auto& bytes = stats.allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)];
+    const auto& bytes = stats.allocated_bytes[0];  // StatType::AGGREGATE (its namespace moved across versions)
     *allocated = bytes.current;
     *peak = bytes.peak;
 #else

@@ -2,6 +2,7 @@
 // for float16 loss scaling. libtorch 2.4 replaced the per-device autocast setters with ones
 // taking a device type; both are handled here.
 #include <ATen/autocast_mode.h>
+#include <c10/core/GradMode.h>
 #include <torch/version.h>
 
 #include <vector>
@@ -79,7 +80,7 @@ int32_t sn_unscale_grads(sn_tensor* const* params, int32_t count, double inv_sca
   SN_GUARD({
     sn::out_arg(found_inf, "found_inf");
     if (count > 0) sn::out_arg(params, "params");
-    at::NoGradGuard no_grad;
+    c10::NoGradGuard no_grad;
     at::Tensor bad;  // accumulated on the gradients' device: one synchronisation at the end
     for (int32_t i = 0; i < count; ++i) {
       std::string name = "params[" + std::to_string(i) + "]";

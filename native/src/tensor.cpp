@@ -161,6 +161,23 @@ int32_t sn_reshape(const sn_tensor* tensor, const int64_t* shape, int32_t ndim, 
   });
 }
 
+int32_t sn_as_strided(const sn_tensor* tensor, const int64_t* sizes, const int64_t* strides, int32_t ndim, int64_t offset,
+                      sn_tensor** out) {
+  SN_GUARD({
+    sn::out_arg(out, "out");
+    std::vector<int64_t> size = sn::shape(sizes, ndim), stride = sn::shape(strides, ndim);
+    if (offset < 0) throw sn::InvalidArgument("offset is negative");
+    const at::Tensor& t = sn::ref(tensor, "tensor");
+    int64_t last = offset;  // the furthest element the view reaches must lie inside the storage
+    for (int32_t i = 0; i < ndim; ++i) if (size[i] > 0) last += (size[i] - 1) * stride[i];
+    int64_t available = static_cast<int64_t>(t.storage().nbytes() / t.element_size());
+    if (last >= available && t.numel() > 0) {
+      throw sn::InvalidArgument("the view reaches element " + std::to_string(last) + " of a storage of " + std::to_string(available));
+    }
+    sn::give(t.as_strided(size, stride, offset), out);
+  });
+}
+
 int32_t sn_tensor_ndim(const sn_tensor* tensor, int32_t* out) {
   SN_GUARD({ *sn::out_arg(out, "out") = static_cast<int32_t>(sn::ref(tensor, "tensor").dim()); });
 }

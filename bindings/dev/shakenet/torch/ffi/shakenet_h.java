@@ -23,10 +23,10 @@ public class shakenet_h extends shakenet_h$shared {
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
-    private static final int SN_ABI_VERSION = (int)4L;
+    private static final int SN_ABI_VERSION = (int)5L;
     /**
      * {@snippet lang=c :
-     * #define SN_ABI_VERSION 4
+     * #define SN_ABI_VERSION 5
      * }
      */
     public static int SN_ABI_VERSION() {
@@ -2408,6 +2408,71 @@ public class shakenet_h extends shakenet_h$shared {
         }
     }
 
+    private static class sn_as_strided {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_INT,
+            shakenet_h.C_LONG,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_as_strided");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_as_strided(const sn_tensor *tensor, const int64_t *sizes, const int64_t *strides, int32_t ndim, int64_t offset, sn_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor sn_as_strided$descriptor() {
+        return sn_as_strided.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_as_strided(const sn_tensor *tensor, const int64_t *sizes, const int64_t *strides, int32_t ndim, int64_t offset, sn_tensor **out)
+     * }
+     */
+    public static MethodHandle sn_as_strided$handle() {
+        return sn_as_strided.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_as_strided(const sn_tensor *tensor, const int64_t *sizes, const int64_t *strides, int32_t ndim, int64_t offset, sn_tensor **out)
+     * }
+     */
+    public static MemorySegment sn_as_strided$address() {
+        return sn_as_strided.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_as_strided(const sn_tensor *tensor, const int64_t *sizes, const int64_t *strides, int32_t ndim, int64_t offset, sn_tensor **out)
+     * }
+     */
+    public static int sn_as_strided(MemorySegment tensor, MemorySegment sizes, MemorySegment strides, int ndim, long offset, MemorySegment out) {
+        var mh$ = sn_as_strided.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_as_strided", tensor, sizes, strides, ndim, offset, out);
+            }
+            return (int)mh$.invokeExact(tensor, sizes, strides, ndim, offset, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class sn_tensor_ndim {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             shakenet_h.C_INT,
@@ -4631,314 +4696,6 @@ public class shakenet_h extends shakenet_h$shared {
                 traceDowncall("sn_count_correct", logits, targets, out);
             }
             return (int)mh$.invokeExact(logits, targets, out);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class sn_save_tensors {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            shakenet_h.C_INT,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_INT
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_save_tensors");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t sn_save_tensors(const char *path, const char *const *names, const sn_tensor *const *tensors, int32_t count)
-     * }
-     */
-    public static FunctionDescriptor sn_save_tensors$descriptor() {
-        return sn_save_tensors.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t sn_save_tensors(const char *path, const char *const *names, const sn_tensor *const *tensors, int32_t count)
-     * }
-     */
-    public static MethodHandle sn_save_tensors$handle() {
-        return sn_save_tensors.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t sn_save_tensors(const char *path, const char *const *names, const sn_tensor *const *tensors, int32_t count)
-     * }
-     */
-    public static MemorySegment sn_save_tensors$address() {
-        return sn_save_tensors.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t sn_save_tensors(const char *path, const char *const *names, const sn_tensor *const *tensors, int32_t count)
-     * }
-     */
-    public static int sn_save_tensors(MemorySegment path, MemorySegment names, MemorySegment tensors, int count) {
-        var mh$ = sn_save_tensors.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_save_tensors", path, names, tensors, count);
-            }
-            return (int)mh$.invokeExact(path, names, tensors, count);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class sn_load_tensors {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            shakenet_h.C_INT,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_load_tensors");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t sn_load_tensors(const char *path, sn_tensor_list **out)
-     * }
-     */
-    public static FunctionDescriptor sn_load_tensors$descriptor() {
-        return sn_load_tensors.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t sn_load_tensors(const char *path, sn_tensor_list **out)
-     * }
-     */
-    public static MethodHandle sn_load_tensors$handle() {
-        return sn_load_tensors.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t sn_load_tensors(const char *path, sn_tensor_list **out)
-     * }
-     */
-    public static MemorySegment sn_load_tensors$address() {
-        return sn_load_tensors.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t sn_load_tensors(const char *path, sn_tensor_list **out)
-     * }
-     */
-    public static int sn_load_tensors(MemorySegment path, MemorySegment out) {
-        var mh$ = sn_load_tensors.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_load_tensors", path, out);
-            }
-            return (int)mh$.invokeExact(path, out);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class sn_tensor_list_size {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            shakenet_h.C_INT,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_tensor_list_size");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t sn_tensor_list_size(const sn_tensor_list *list, int32_t *out)
-     * }
-     */
-    public static FunctionDescriptor sn_tensor_list_size$descriptor() {
-        return sn_tensor_list_size.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t sn_tensor_list_size(const sn_tensor_list *list, int32_t *out)
-     * }
-     */
-    public static MethodHandle sn_tensor_list_size$handle() {
-        return sn_tensor_list_size.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t sn_tensor_list_size(const sn_tensor_list *list, int32_t *out)
-     * }
-     */
-    public static MemorySegment sn_tensor_list_size$address() {
-        return sn_tensor_list_size.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t sn_tensor_list_size(const sn_tensor_list *list, int32_t *out)
-     * }
-     */
-    public static int sn_tensor_list_size(MemorySegment list, MemorySegment out) {
-        var mh$ = sn_tensor_list_size.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_tensor_list_size", list, out);
-            }
-            return (int)mh$.invokeExact(list, out);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class sn_tensor_list_get {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            shakenet_h.C_INT,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_INT,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_tensor_list_get");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t sn_tensor_list_get(const sn_tensor_list *list, int32_t index, const char **name, sn_tensor **tensor)
-     * }
-     */
-    public static FunctionDescriptor sn_tensor_list_get$descriptor() {
-        return sn_tensor_list_get.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t sn_tensor_list_get(const sn_tensor_list *list, int32_t index, const char **name, sn_tensor **tensor)
-     * }
-     */
-    public static MethodHandle sn_tensor_list_get$handle() {
-        return sn_tensor_list_get.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t sn_tensor_list_get(const sn_tensor_list *list, int32_t index, const char **name, sn_tensor **tensor)
-     * }
-     */
-    public static MemorySegment sn_tensor_list_get$address() {
-        return sn_tensor_list_get.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t sn_tensor_list_get(const sn_tensor_list *list, int32_t index, const char **name, sn_tensor **tensor)
-     * }
-     */
-    public static int sn_tensor_list_get(MemorySegment list, int index, MemorySegment name, MemorySegment tensor) {
-        var mh$ = sn_tensor_list_get.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_tensor_list_get", list, index, name, tensor);
-            }
-            return (int)mh$.invokeExact(list, index, name, tensor);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class sn_tensor_list_free {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            shakenet_h.C_INT,
-            shakenet_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_tensor_list_free");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t sn_tensor_list_free(sn_tensor_list *list)
-     * }
-     */
-    public static FunctionDescriptor sn_tensor_list_free$descriptor() {
-        return sn_tensor_list_free.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t sn_tensor_list_free(sn_tensor_list *list)
-     * }
-     */
-    public static MethodHandle sn_tensor_list_free$handle() {
-        return sn_tensor_list_free.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t sn_tensor_list_free(sn_tensor_list *list)
-     * }
-     */
-    public static MemorySegment sn_tensor_list_free$address() {
-        return sn_tensor_list_free.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t sn_tensor_list_free(sn_tensor_list *list)
-     * }
-     */
-    public static int sn_tensor_list_free(MemorySegment list) {
-        var mh$ = sn_tensor_list_free.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_tensor_list_free", list);
-            }
-            return (int)mh$.invokeExact(list);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

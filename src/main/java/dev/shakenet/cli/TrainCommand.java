@@ -9,6 +9,7 @@ import dev.shakenet.train.Devices;
 import dev.shakenet.train.RunConfig;
 import dev.shakenet.train.RunDirectory;
 import dev.shakenet.train.RunInfo;
+import dev.shakenet.train.StopRequest;
 import dev.shakenet.train.Trainer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -77,17 +78,31 @@ final class TrainCommand {
         if (runDir == null) runDir = RunDirectory.create(config);
         else RunDirectory.writeConfig(runDir, config);
         Path folder = runDir;
-        Thread onInterrupt = new Thread(() -> System.err.println("\nshakenet: stopped; the newest checkpoint is kept. Continue with: shakenet train --resume " + folder));
-        Runtime.getRuntime().addShutdownHook(onInterrupt);
+        // Ctrl-C / SIGTERM: let the training thread leave libtorch at a step boundary before the JVM exits.
+        StopRequest.arm();
+        Thread onStop = new Thread(() -> {
+            boolean clean = StopRequest.requestAndWait(120);
+            System.err.println("\nshakenet: stopped" + (clean ? "" : " (training did not reach a step boundary in time)")
+                    + "; the newest checkpoint is kept. Continue with: shakenet train --resume " + folder);
+        });
+        Runtime.getRuntime().addShutdownHook(onStop);
         try (AutoCloseable log = RunDirectory.logTo(runDir); Trainer trainer = new Trainer(config, data, runDir, checkpoint)) {
             LOG.info("run {} -> {}", config.name(), runDir.toAbsolutePath().normalize());
             for (String change : changes) LOG.info("resume with a changed config: {}", change);
             RunInfo.collect(Devices.resolve(config.device()), argv, checkpoint == null ? 0 : checkpoint.meta().epoch()).appendTo(runDir);
             trainer.run();
             LOG.info("done: {}", runDir.resolve("metrics.jsonl"));
+        } catch (StopRequest.Stopped e) {
+            LOG.info("stopped at a step boundary");
+            return 130;
         } finally {
             if (checkpoint != null) checkpoint.close();
-            Runtime.getRuntime().removeShutdownHook(onInterrupt);
+            StopRequest.done();
+            try {
+                Runtime.getRuntime().removeShutdownHook(onStop);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running: it prints the message and lets the JVM exit
+            }
         }
         return 0;
     }

@@ -194,6 +194,12 @@ public final class Tensor implements AutoCloseable {
         return own(Native.handle((arena, out) -> sn_reshape(handle(), longs(arena, shape), shape.length, out)));
     }
 
+    /** A view with the given sizes and strides (in elements), {@code offset} elements into this tensor's storage. */
+    public Tensor asStrided(long[] sizes, long[] strides, long offset) {
+        if (sizes.length != strides.length) throw new IllegalArgumentException("sizes and strides differ in length");
+        return own(Native.handle((arena, out) -> sn_as_strided(handle(), longs(arena, sizes), longs(arena, strides), sizes.length, offset, out)));
+    }
+
     /** Copies the elements (row-major) into {@code data}, which must be exactly numel * element size bytes. */
     public void copyTo(MemorySegment data) {
         check(sn_tensor_copy_to_host(handle(), data, data.byteSize()));

@@ -1,58 +1,141 @@
 package dev.shakenet.torch;
 
-import static dev.shakenet.torch.Native.check;
-import static dev.shakenet.torch.ffi.shakenet_h.*;
-import static java.lang.foreign.ValueLayout.ADDRESS;
-
+import java.io.IOException;
+import java.io.OutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.zip.CRC32;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipException;
+import java.util.zip.ZipFile;
+import java.util.zip.ZipOutputStream;
 
 /**
- * Named tensors to and from files in PyTorch's serialization format: what {@link #save} writes,
- * Python's {@code torch.load(path)} returns as a dict of tensors, and {@link #load} reads files
- * written by Python's {@code torch.save(state_dict)}.
+ * Named tensors to and from files in torch.save's format (a zip holding data.pkl, one record per
+ * storage under data/, byteorder and version). What {@link #save} writes, Python's
+ * {@code torch.load(path)} returns as an OrderedDict of tensors, also with the weights_only
+ * default of PyTorch 2.6+; {@link #load} reads what {@code torch.save(model.state_dict(), path)}
+ * writes.
  */
 public final class TensorFiles {
-    static {
-        NativeLibrary.ensureLoaded();
-    }
+    private static final String ROOT = "archive/";
 
     private TensorFiles() {}
 
-    /** Writes {name: tensor} in map order, as contiguous CPU tensors. The caller makes it atomic (write elsewhere, then rename). */
-    public static void save(Path path, Map<String, Tensor> tensors) {
-        try (Arena arena = Arena.ofConfined()) {
-            int n = tensors.size();
-            MemorySegment names = arena.allocate(ADDRESS, Math.max(n, 1));
-            MemorySegment handles = arena.allocate(ADDRESS, Math.max(n, 1));
-            int i = 0;
+    /** Writes {name: tensor} in map order as contiguous CPU tensors. The caller makes it atomic (write elsewhere, then rename). */
+    public static void save(Path path, Map<String, Tensor> tensors) throws IOException {
+        List<PickleWriter.Entry> entries = new ArrayList<>();
+        try (OutputStream file = Files.newOutputStream(path); ZipOutputStream zip = new ZipOutputStream(file)) {
+            int key = 0;
+            List<byte[]> storages = new ArrayList<>();
             for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
-                names.setAtIndex(ADDRESS, i, arena.allocateFrom(e.getKey()));
-                handles.setAtIndex(ADDRESS, i, e.getValue().handle());
-                i++;
+                Tensor t = e.getValue();
+                long[] shape = t.shape();
+                long numel = t.numel();
+                entries.add(new PickleWriter.Entry(e.getKey(), t.dtype(), shape, String.valueOf(key++), numel));
+                storages.add(hostBytes(t, numel));
             }
-            check(sn_save_tensors(arena.allocateFrom(path.toString()), names, handles, n));
+            stored(zip, ROOT + "data.pkl", PickleWriter.stateDict(entries));
+            stored(zip, ROOT + "byteorder", "little".getBytes(StandardCharsets.US_ASCII));
+            for (int i = 0; i < storages.size(); i++) stored(zip, ROOT + "data/" + i, storages.get(i));
+            stored(zip, ROOT + "version", "3\n".getBytes(StandardCharsets.US_ASCII));
         }
     }
 
-    /** Reads a dict of named tensors (CPU) in file order; the caller owns the tensors (or its scope does). */
-    public static Map<String, Tensor> load(Path path) {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        MemorySegment list = Native.handle((arena, o) -> sn_load_tensors(arena.allocateFrom(path.toString()), o));
+    private static byte[] hostBytes(Tensor t, long numel) {
+        long bytes = numel * t.dtype().byteSize();
+        if (bytes > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("tensor of " + bytes + " bytes is too large for one record");
         try (Arena arena = Arena.ofConfined()) {
-            int n = Native.readInt((a, o) -> sn_tensor_list_size(list, o));
-            MemorySegment name = arena.allocate(ADDRESS);
-            MemorySegment tensor = arena.allocate(ADDRESS);
-            for (int i = 0; i < n; i++) {
-                check(sn_tensor_list_get(list, i, name, tensor));
-                out.put(name.get(ADDRESS, 0).reinterpret(Integer.MAX_VALUE).getString(0), Tensor.own(tensor.get(ADDRESS, 0)));
-            }
-        } finally {
-            check(sn_tensor_list_free(list));
+            MemorySegment data = arena.allocate(Math.max(bytes, 1));
+            t.copyTo(data.asSlice(0, bytes));
+            return data.asSlice(0, bytes).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
         }
-        return out;
+    }
+
+    /** An uncompressed entry, as torch.save writes them. */
+    private static void stored(ZipOutputStream zip, String name, byte[] data) throws IOException {
+        ZipEntry entry = new ZipEntry(name);
+        entry.setMethod(ZipEntry.STORED);
+        entry.setSize(data.length);
+        entry.setCompressedSize(data.length);
+        CRC32 crc = new CRC32();
+        crc.update(data);
+        entry.setCrc(crc.getValue());
+        zip.putNextEntry(entry);
+        zip.write(data);
+        zip.closeEntry();
+    }
+
+    /** Reads a dict of named tensors (CPU) in file order; the caller owns the tensors (or its scope does). */
+    public static Map<String, Tensor> load(Path path) throws IOException {
+        try (ZipFile zip = new ZipFile(path.toFile())) {
+            String root = zip.stream().map(ZipEntry::getName).filter(n -> n.endsWith("data.pkl")).findFirst()
+                    .map(n -> n.substring(0, n.length() - "data.pkl".length()))
+                    .orElseThrow(() -> new IOException(path + " has no data.pkl: it is not a torch.save file"));
+            ZipEntry order = zip.getEntry(root + "byteorder");
+            if (order != null && !new String(zip.getInputStream(order).readAllBytes(), StandardCharsets.US_ASCII).trim().equals("little")) {
+                throw new IOException(path + " was written on a big-endian machine; only little-endian files are read");
+            }
+            Object top;
+            try {
+                top = new PickleReader(zip.getInputStream(zip.getEntry(root + "data.pkl")).readAllBytes()).load();
+            } catch (IllegalArgumentException | ClassCastException | java.nio.BufferUnderflowException e) {
+                throw new IOException(path + " is not a dict of tensors ShakeNet can read: " + e.getMessage(), e);
+            }
+            if (!(top instanceof Map<?, ?> dict)) throw new IOException(path + " holds a " + top + ", not a dict of named tensors");
+            Map<String, Tensor> out = new LinkedHashMap<>();
+            Map<String, Tensor> storages = new HashMap<>();
+            try (TensorScope scope = TensorScope.open()) {
+                for (Map.Entry<?, ?> e : dict.entrySet()) {
+                    if (!(e.getKey() instanceof String name) || !(e.getValue() instanceof PickleReader.TensorRef ref)) {
+                        throw new IOException(path + ": entry " + e.getKey() + " is not a named tensor");
+                    }
+                    Tensor storage = storages.get(ref.storage().key());
+                    if (storage == null) {
+                        storage = readStorage(zip, root, ref.storage(), path);
+                        storages.put(ref.storage().key(), storage);
+                    }
+                    out.put(name, scope.keep(view(storage, ref)));
+                }
+            }
+            return out;
+        } catch (ZipException e) {
+            throw new IOException(path + " is not a zip file as torch.save writes (files from PyTorch before 1.6, or saved with "
+                    + "_use_new_zipfile_serialization=False, are not read): " + e.getMessage(), e);
+        }
+    }
+
+    private static Tensor readStorage(ZipFile zip, String root, PickleReader.StorageRef ref, Path path) throws IOException {
+        ZipEntry entry = zip.getEntry(root + "data/" + ref.key());
+        if (entry == null) throw new IOException(path + " lacks the record data/" + ref.key());
+        byte[] bytes = zip.getInputStream(entry).readAllBytes();
+        long expected = ref.numel() * ref.dtype().byteSize();
+        if (bytes.length != expected) {
+            throw new IOException(path + ": record data/" + ref.key() + " has " + bytes.length + " bytes, " + expected + " expected");
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment segment = arena.allocate(Math.max(bytes.length, 1));
+            MemorySegment.copy(MemorySegment.ofArray(bytes), 0, segment, 0, bytes.length);
+            return Tensor.fromSegment(segment.asSlice(0, bytes.length), ref.dtype(), ref.numel());
+        }
+    }
+
+    /** The tensor a TensorRef describes: a plain reshape when it is the whole storage in row-major order, else a strided copy. */
+    private static Tensor view(Tensor storage, PickleReader.TensorRef ref) {
+        long numel = 1;
+        for (long s : ref.size()) numel *= s;
+        if (ref.offset() == 0 && numel == ref.storage().numel() && Arrays.equals(ref.stride(), PickleWriter.contiguousStrides(ref.size()))) {
+            return storage.reshape(ref.size());
+        }
+        return storage.asStrided(ref.size(), ref.stride(), ref.offset()).copy();
     }
 }

@@ -70,13 +70,22 @@ public final class Benchmark {
                      config.optimizer().weightDecay(), config.optimizer().nesterov()))) {
             out.put("parameters", model.parameterCount());
             TrainStep step = new TrainStep(model, sgd, device, config.memoryFormat(), config.precision());
-            out.put("train_step_with_data", withData(config, data.train(), step, device, steps, warmup));
-            out.put("model_step", modelOnly(config, data.train(), step, model, sgd, device, steps, warmup));
-            out.put("eval", evaluation(config, data.test(), model, device, steps, warmup));
+            out.put("train_step_with_data", withPeak(device, withData(config, data.train(), step, device, steps, warmup)));
+            out.put("model_step", withPeak(device, modelOnly(config, data.train(), step, model, sgd, device, steps, warmup)));
+            out.put("eval", withPeak(device, evaluation(config, data.test(), model, device, steps, warmup)));
         }
         out.put("peak_rss_bytes", peakResidentBytes());
-        if (device.isCuda()) out.put("peak_device_bytes", Torch.cudaMemory(Math.max(device.index(), 0))[1]);
         return out;
+    }
+
+    /** Adds the section's peak device memory (CUDA) to its timing, and resets the peak for the next section. */
+    private static Map<String, Object> withPeak(Device device, Map<String, Object> section) {
+        if (device.isCuda()) {
+            int index = Math.max(device.index(), 0);
+            section.put("peak_device_bytes", Torch.cudaMemory(index)[1]);
+            Torch.resetCudaPeakMemory(index);
+        }
+        return section;
     }
 
     private static Map<String, Object> withData(RunConfig config, ImageSet train, TrainStep step, Device device, int steps, int warmup) {

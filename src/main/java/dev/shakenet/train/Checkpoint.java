@@ -117,7 +117,7 @@ public final class Checkpoint implements AutoCloseable {
         Map<String, Tensor> all;
         try {
             all = TensorFiles.load(file);
-        } catch (RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             throw new CheckpointException(file + " is not a readable checkpoint: " + e.getMessage());
         }
         Tensor json = all.remove(META);

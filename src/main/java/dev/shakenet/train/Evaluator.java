@@ -50,6 +50,7 @@ public final class Evaluator {
         try (TensorScope scope = TensorScope.open(); var noGrad = Torch.noGrad(); Batches batches = Batches.evaluation(set, batchSize)) {
             Tensor lossSum = Tensor.zeros(DType.FLOAT64, device);
             while (batches.hasNext()) {
+                StopRequest.check();
                 Batches.Batch batch = batches.next();
                 try (TensorScope step = TensorScope.open()) {
                     Tensor x = Tensor.fromFloats(batch.images(), batch.size(), 3, 32, 32).to(device, null, format, false);

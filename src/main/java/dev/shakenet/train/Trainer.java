@@ -127,6 +127,7 @@ public final class Trainer implements AutoCloseable {
             Tensor lossSum = Tensor.zeros(DType.FLOAT64, device);
             Tensor correct = Tensor.zeros(DType.INT64, device);
             while (batches.hasNext()) {
+                StopRequest.check(); // Ctrl-C / SIGTERM: leave between two steps, never inside libtorch
                 Batches.Batch batch = batches.next();
                 lr = schedule.lr((long) epoch * stepsPerEpoch + batch.index(), epoch);
                 try (TensorScope stepScope = TensorScope.open()) {
@@ -228,7 +229,7 @@ public final class Trainer implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw new CheckpointException("model.init_from: " + weights + " does not fit Shake-Shake-" + config.model().depth() + " 2x"
                     + config.model().width() + "d: " + e.getMessage());
-        } catch (RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             throw new CheckpointException("model.init_from: cannot read " + weights + ": " + e.getMessage());
         }
         LOG.info("initialized from {}", weights);

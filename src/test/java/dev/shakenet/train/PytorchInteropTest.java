@@ -61,11 +61,11 @@ class PytorchInteropTest {
         assertEquals(0, dev.shakenet.cli.MainAccess.run("export", "--checkpoint", run.toString(), "--out", weights.toString()));
         JsonNode loaded = ConfigLoader.JSON.readTree(python("""
                 import json, torch
-                d = torch.load('%s')
+                d = torch.load('%s')  # weights_only is the default from PyTorch 2.6: our files pass it
                 print(json.dumps({'type': type(d).__name__, 'keys': list(d.keys()),
                                   'sums': [float(v.double().sum()) for v in d.values()],
                                   'dtypes': sorted({str(v.dtype) for v in d.values()})}))""".formatted(weights)));
-        assertEquals("dict", loaded.get("type").asText());
+        assertEquals("OrderedDict", loaded.get("type").asText(), "a state dict, as PyTorch writes one");
         List<String> keys = new ArrayList<>();
         loaded.get("keys").forEach(k -> keys.add(k.asText()));
         assertEquals(names, keys, "torch.load sees the documented names, in order");
@@ -82,8 +82,7 @@ class PytorchInteropTest {
                 d['fc.weight'] = torch.arange(6, dtype=torch.float32).reshape(2, 3) / 4
                 d['fc.bias'] = torch.tensor([-1.5, 2.25])
                 d['bn.num_batches_tracked'] = torch.tensor(7)
-                torch.save(dict(d), '%s')  # the documented form: a plain dict
-                torch.save(d, '%s.ordered')""".formatted(file, file));
+                torch.save(d, '%s')""".formatted(file));
         Map<String, Tensor> loaded = TensorFiles.load(file);
         try {
             assertEquals(List.of("fc.weight", "fc.bias", "bn.num_batches_tracked"), new ArrayList<>(loaded.keySet()));
@@ -94,9 +93,29 @@ class PytorchInteropTest {
         } finally {
             loaded.values().forEach(Tensor::close);
         }
-        // libtorch 1.13's reader cannot parse torch.save's OrderedDict pickling: a clear error with the fix.
-        dev.shakenet.torch.TorchException e = assertThrows(dev.shakenet.torch.TorchException.class,
-                () -> TensorFiles.load(Path.of(file + ".ordered")));
-        assertTrue(e.getMessage().contains("torch.save(dict(model.state_dict()), path)"), e.getMessage());
+        // A real module's state_dict (an OrderedDict with _metadata), non-contiguous tensors and bfloat16 too.
+        Path module = tmp.resolve("module.pt");
+        python("""
+                import torch
+                torch.manual_seed(0)
+                m = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4)).to(memory_format=torch.channels_last)
+                sd = m.state_dict()
+                sd['extra.bf16'] = torch.tensor([1.5, -2.0], dtype=torch.bfloat16)
+                sd['extra.transposed'] = torch.arange(6.).reshape(2, 3).t()
+                torch.save(sd, '%s')""".formatted(module));
+        Map<String, Tensor> state = TensorFiles.load(module);
+        try {
+            assertEquals(List.of("0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked",
+                    "extra.bf16", "extra.transposed"), new ArrayList<>(state.keySet()));
+            assertArrayEquals(new long[] {4, 3, 3, 3}, state.get("0.weight").shape());
+            assertArrayEquals(new float[] {0, 3, 1, 4, 2, 5}, state.get("extra.transposed").toFloatArray(), "strided view rebuilt");
+            assertArrayEquals(new float[] {1.5f, -2f}, state.get("extra.bf16").to(dev.shakenet.torch.DType.FLOAT32).toFloatArray());
+            double sum = state.get("0.weight").to(dev.shakenet.torch.DType.FLOAT64).sum().item();
+            assertEquals(Double.parseDouble(python("""
+                    import torch
+                    print(float(torch.load('%s')['0.weight'].double().sum()))""".formatted(module))), sum, 1e-9);
+        } finally {
+            state.values().forEach(Tensor::close);
+        }
     }
 }
