@@ -7,9 +7,12 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 
 /**
- * The batches of one pass over an image set, assembled on a background thread so the next one
- * is ready when the training step ends. The shuffled order and every crop and flip are a pure
- * function of (seed, epoch, batch index): a run, or a resumed run, sees the same data.
+ * The batches of one pass over an image set. With {@code background} on, they are assembled on
+ * a background thread so the next one is ready when a (GPU) step ends; on a CPU whose cores all
+ * run libtorch's threads that extra thread only contends with them (measured: 13% slower steps
+ * on 2 cores), so there each batch is assembled when asked for, a few milliseconds a step. The
+ * shuffled order and every crop and flip are a pure function of (seed, epoch, batch index): a
+ * run, or a resumed run, sees the same data either way.
  */
 public final class Batches implements Iterator<Batches.Batch>, AutoCloseable {
     /** One batch: normalized images (size,3,32,32), labels (size), and its index in the epoch. */
@@ -17,14 +20,22 @@ public final class Batches implements Iterator<Batches.Batch>, AutoCloseable {
 
     private static final int PREFETCH = 2;
     private final BlockingQueue<Object> queue = new ArrayBlockingQueue<>(PREFETCH);
-    private final Thread worker;
+    private final Thread worker; // null: batches are assembled in next()
+    private final ImageSet set;
+    private final int[] order;
+    private final int batchSize;
+    private final SplittableRandom[] augment;
     private final int count;
     private int taken;
 
-    private Batches(ImageSet set, int[] order, int batchSize, SplittableRandom[] augment, String name) {
+    private Batches(ImageSet set, int[] order, int batchSize, SplittableRandom[] augment, String name, boolean background) {
+        this.set = set;
+        this.order = order;
+        this.batchSize = batchSize;
+        this.augment = augment;
         this.count = batchCount(order.length, batchSize);
-        worker = Thread.ofPlatform().daemon().name(name).unstarted(() -> produce(set, order, batchSize, augment));
-        worker.start();
+        worker = background ? Thread.ofPlatform().daemon().name(name).unstarted(this::produce) : null;
+        if (worker != null) worker.start();
     }
 
     /**
@@ -32,18 +43,27 @@ public final class Batches implements Iterator<Batches.Batch>, AutoCloseable {
      * {@code augment} is false. A last batch of one image is dropped (batch norm needs two).
      */
     public static Batches training(ImageSet set, int batchSize, long seed, int epoch, boolean augment) {
+        return training(set, batchSize, seed, epoch, augment, true);
+    }
+
+    /** As above; {@code background} assembles batches ahead on a thread of their own. */
+    public static Batches training(ImageSet set, int batchSize, long seed, int epoch, boolean augment, boolean background) {
         int[] order = shuffled(set.count(), new SplittableRandom(mix(seed, epoch, -1)));
         int batches = batchCount(order.length, batchSize);
         SplittableRandom[] randoms = new SplittableRandom[batches];
         for (int b = 0; b < batches; b++) randoms[b] = augment ? new SplittableRandom(mix(seed, epoch, b)) : null;
-        return new Batches(set, order, batchSize, randoms, "shakenet-train-batches");
+        return new Batches(set, order, batchSize, randoms, "shakenet-train-batches", background);
     }
 
     /** The batches of {@code set} in stored order, normalized only. */
     public static Batches evaluation(ImageSet set, int batchSize) {
+        return evaluation(set, batchSize, true);
+    }
+
+    public static Batches evaluation(ImageSet set, int batchSize, boolean background) {
         int[] order = new int[set.count()];
         for (int i = 0; i < order.length; i++) order[i] = i;
-        return new Batches(set, order, batchSize, new SplittableRandom[batchCount(order.length, batchSize)], "shakenet-eval-batches");
+        return new Batches(set, order, batchSize, new SplittableRandom[batchCount(order.length, batchSize)], "shakenet-eval-batches", background);
     }
 
     /** Batches in a pass over {@code images} images. */
@@ -72,15 +92,17 @@ public final class Batches implements Iterator<Batches.Batch>, AutoCloseable {
         return z ^ (z >>> 31);
     }
 
-    private void produce(ImageSet set, int[] order, int batchSize, SplittableRandom[] augment) {
+    private Batch assemble(int b) {
+        int from = b * batchSize, to = Math.min(order.length, from + batchSize);
+        int[] indices = java.util.Arrays.copyOfRange(order, from, to);
+        long[] labels = new long[indices.length];
+        for (int i = 0; i < indices.length; i++) labels[i] = set.label(indices[i]);
+        return new Batch(b, indices.length, Augmentation.batch(set, indices, augment[b]), labels);
+    }
+
+    private void produce() {
         try {
-            for (int b = 0; b < count; b++) {
-                int from = b * batchSize, to = Math.min(order.length, from + batchSize);
-                int[] indices = java.util.Arrays.copyOfRange(order, from, to);
-                long[] labels = new long[indices.length];
-                for (int i = 0; i < indices.length; i++) labels[i] = set.label(indices[i]);
-                queue.put(new Batch(b, indices.length, Augmentation.batch(set, indices, augment[b]), labels));
-            }
+            for (int b = 0; b < count; b++) queue.put(assemble(b));
         } catch (InterruptedException e) {
             // closed early
         } catch (Throwable t) {
@@ -104,6 +126,7 @@ public final class Batches implements Iterator<Batches.Batch>, AutoCloseable {
     @Override
     public Batch next() {
         if (!hasNext()) throw new NoSuchElementException();
+        if (worker == null) return assemble(taken++);
         Object item;
         try {
             item = queue.take();
@@ -118,6 +141,7 @@ public final class Batches implements Iterator<Batches.Batch>, AutoCloseable {
 
     @Override
     public void close() {
+        if (worker == null) return;
         worker.interrupt();
         try {
             worker.join();

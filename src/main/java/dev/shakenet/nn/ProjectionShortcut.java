@@ -24,14 +24,22 @@ final class ProjectionShortcut extends Module {
         bn = registerModule("bn", new BatchNorm2d(out, init));
     }
 
-    /** relu(x) (N,in,H,W) -> (N,out,H/s,W/s) */
+    /** relu(x) (N,in,H,W) -> (N,out,H/s,W/s); intermediates are closed once consumed (see ResidualBranch). */
     Tensor forward(Tensor reluX) {
-        Tensor path1 = conv1.forward(subsample(reluX));
-        Tensor path2 = conv2.forward(subsample(Functional.shiftPixel(reluX)));
-        return bn.forward(Functional.cat(List.of(path1, path2), 1));
+        Tensor sampled1 = subsample(reluX);
+        Tensor path1 = conv1.forward(sampled1);
+        if (sampled1 != reluX) sampled1.close();
+        Tensor shifted = Functional.shiftPixel(reluX);
+        Tensor sampled2 = subsample(shifted);
+        Tensor path2 = conv2.forward(sampled2);
+        if (sampled2 != shifted) sampled2.close();
+        shifted.close();
+        try (path1; path2; Tensor both = Functional.cat(List.of(path1, path2), 1)) {
+            return bn.forward(both);
+        }
     }
 
-    /** A 1x1 average pool with stride s: every s-th pixel. */
+    /** A 1x1 average pool with stride s: every s-th pixel (the input itself at stride 1). */
     private Tensor subsample(Tensor x) {
         return stride == 1 ? x : Functional.avgPool2d(x, 1, stride, 0);
     }

@@ -16,9 +16,18 @@ final class ResidualBranch extends Module {
         bn2 = registerModule("bn2", new BatchNorm2d(out, init));
     }
 
-    /** relu(x) (N,in,H,W) -> (N,out,H/s,W/s) */
+    /**
+     * relu(x) (N,in,H,W) -> (N,out,H/s,W/s). Intermediate handles are closed as soon as they are
+     * consumed, as Python's reference counting would drop them: what autograd saved for the
+     * backward pass stays alive through autograd, everything else is freed at once.
+     */
     Tensor forward(Tensor reluX) {
-        Tensor h = bn1.forward(conv1.forward(reluX)).reluInPlace(); // BN's backward does not need its output
-        return bn2.forward(conv2.forward(h));
+        Tensor h;
+        try (Tensor c1 = conv1.forward(reluX)) {
+            h = bn1.forward(c1).reluInPlace(); // BN's backward does not need its output
+        }
+        try (h; Tensor c2 = conv2.forward(h)) {
+            return bn2.forward(c2);
+        }
     }
 }

@@ -24,11 +24,14 @@ public final class ShakeBlock extends Module {
         shortcut = in == out ? null : registerModule("shortcut", new ProjectionShortcut(in, out, stride, init));
     }
 
-    /** (N,in,H,W) -> (N,out,H/s,W/s) */
+    /** (N,in,H,W) -> (N,out,H/s,W/s); intermediates are closed once consumed (see ResidualBranch). */
     public Tensor forward(Tensor x) {
-        Tensor h = x.relu();
-        Tensor combined = ShakeShake.combine(branch1.forward(h), branch2.forward(h), shake.forward(), shake.backward(),
-                shake.level(), isTraining(), generator);
-        return combined.addInPlace(shortcut == null ? x : shortcut.forward(h));
+        try (Tensor h = x.relu(); Tensor a = branch1.forward(h); Tensor b = branch2.forward(h)) {
+            Tensor combined = ShakeShake.combine(a, b, shake.forward(), shake.backward(), shake.level(), isTraining(), generator);
+            if (shortcut == null) return combined.addInPlace(x);
+            try (Tensor projected = shortcut.forward(h)) {
+                return combined.addInPlace(projected);
+            }
+        }
     }
 }

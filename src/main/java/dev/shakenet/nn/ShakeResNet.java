@@ -45,12 +45,18 @@ public final class ShakeResNet extends Module {
         }
     }
 
-    /** Images (N,3,32,32) -> logits (N,classes). */
+    /** Images (N,3,32,32) -> logits (N,classes). Intermediates are closed once consumed (see ResidualBranch). */
     public Tensor forward(Tensor x) {
-        Tensor h = stem.forward(x);             // (N,16,32,32)
-        for (Stage stage : stages) h = stage.forward(h); // (N,K,32,32) (N,2K,16,16) (N,4K,8,8)
-        Tensor pooled = Functional.globalAvgPool2d(h.reluInPlace()); // (N,4K)
-        return fc.forward(pooled);
+        Tensor h = stem.forward(x);                                  // (N,16,32,32)
+        for (Stage stage : stages) {                                 // (N,K,32,32) (N,2K,16,16) (N,4K,8,8)
+            Tensor next = stage.forward(h);
+            h.close();
+            h = next;
+        }
+        Tensor last = h;
+        try (last; Tensor pooled = Functional.globalAvgPool2d(last.reluInPlace())) { // (N,4K)
+            return fc.forward(pooled);
+        }
     }
 
     /** The generator of the shake coefficients (its state belongs in checkpoints). */
@@ -70,7 +76,9 @@ public final class ShakeResNet extends Module {
         }
 
         Tensor forward(Tensor x) {
-            return bn.forward(conv.forward(x));
+            try (Tensor c = conv.forward(x)) {
+                return bn.forward(c);
+            }
         }
     }
 
@@ -85,9 +93,15 @@ public final class ShakeResNet extends Module {
             }
         }
 
+        /** The caller keeps its input; every block output but the last is closed once the next block has it. */
         Tensor forward(Tensor x) {
-            for (ShakeBlock block : blocks) x = block.forward(x);
-            return x;
+            Tensor h = x;
+            for (ShakeBlock block : blocks) {
+                Tensor next = block.forward(h);
+                if (h != x) h.close();
+                h = next;
+            }
+            return h;
         }
     }
 }

@@ -91,7 +91,8 @@ public final class Benchmark {
     private static Map<String, Object> withData(RunConfig config, ImageSet train, TrainStep step, Device device, int steps, int warmup) {
         double[] seconds = new double[steps];
         int batch = config.batchSize();
-        try (Batches batches = Batches.training(repeat(train, batch * (steps + warmup)), batch, config.seed(), 0, config.data().augment())) {
+        try (Batches batches = Batches.training(repeat(train, batch * (steps + warmup)), batch, config.seed(), 0, config.data().augment(),
+                device.isCuda())) {
             for (int i = 0; i < warmup + steps; i++) {
                 long start = System.nanoTime();
                 try (TensorScope scope = TensorScope.open()) {

@@ -47,7 +47,7 @@ public final class Evaluator {
         boolean wasTraining = model.isTraining();
         model.train(false);
         long[][] confusion = new long[10][10];
-        try (TensorScope scope = TensorScope.open(); var noGrad = Torch.noGrad(); Batches batches = Batches.evaluation(set, batchSize)) {
+        try (TensorScope scope = TensorScope.open(); var noGrad = Torch.noGrad(); Batches batches = Batches.evaluation(set, batchSize, device.isCuda())) {
             Tensor lossSum = Tensor.zeros(DType.FLOAT64, device);
             while (batches.hasNext()) {
                 StopRequest.check();

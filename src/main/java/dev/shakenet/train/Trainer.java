@@ -122,7 +122,7 @@ public final class Trainer implements AutoCloseable {
         double lr = 0;
         long images = 0;
         try (TensorScope epochScope = TensorScope.open();
-             Batches batches = Batches.training(data.train(), config.batchSize(), config.seed(), epoch, config.data().augment())) {
+             Batches batches = Batches.training(data.train(), config.batchSize(), config.seed(), epoch, config.data().augment(), device.isCuda())) {
             // Summed on the device and read only when reporting: no host synchronisation per step.
             Tensor lossSum = Tensor.zeros(DType.FLOAT64, device);
             Tensor correct = Tensor.zeros(DType.INT64, device);
