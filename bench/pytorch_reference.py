@@ -23,6 +23,8 @@ p.add_argument("--threads", type=int, default=0)
 p.add_argument("--device", default="cpu")
 p.add_argument("--steps", type=int, default=20)
 p.add_argument("--warmup", type=int, default=3)
+p.add_argument("--profile", type=int, default=0, metavar="N",
+               help="after the timing, profile N more steps with torch.profiler and print the top ops by self time to stderr")
 a = p.parse_args()
 
 torch.set_num_threads(a.threads or torch.get_num_threads())
@@ -141,3 +143,11 @@ out = {
 if device.type == "cuda":
     out["peak_device_bytes"] = torch.cuda.max_memory_allocated()
 print(json.dumps(out, indent=2))
+
+if a.profile:
+    # Where the step's time goes, per op, on the same libtorch ShakeNet calls.
+    import sys
+    with torch.profiler.profile() as prof:
+        for _ in range(a.profile):
+            step()
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=25), file=sys.stderr)

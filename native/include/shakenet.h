@@ -23,7 +23,7 @@ extern "C" {
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library whose
  * sn_abi_version differs from the SN_ABI_VERSION its bindings were generated from. */
-#define SN_ABI_VERSION 5
+#define SN_ABI_VERSION 6
 
 typedef struct sn_tensor sn_tensor;
 typedef struct sn_generator sn_generator;
@@ -226,10 +226,11 @@ int32_t sn_conv2d(const sn_tensor *input, const sn_tensor *weight, const sn_tens
                   sn_tensor **out);
 /* training != 0: normalizes with batch statistics and updates running_mean/running_var in
  * place with `momentum` (PyTorch's convention: new = (1-momentum)*old + momentum*batch,
- * unbiased variance); else normalizes with the running statistics. weight, bias optional. */
+ * unbiased variance); else normalizes with the running statistics. weight, bias optional.
+ * relu != 0: ReLU applied to the result, in the same pass where the CPU kernel allows. */
 int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias,
                       sn_tensor *running_mean, sn_tensor *running_var, int32_t training,
-                      double momentum, double eps, sn_tensor **out);
+                      int32_t relu, double momentum, double eps, sn_tensor **out);
 int32_t sn_relu(const sn_tensor *input, sn_tensor **out);
 int32_t sn_relu_(sn_tensor *tensor);
 /* The shortcut's one-pixel shift: out[:, :, i, j] = input[:, :, i+1, j+1], zero in the last row

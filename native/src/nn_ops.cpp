@@ -29,23 +29,6 @@ int32_t sn_conv2d(const sn_tensor* input, const sn_tensor* weight, const sn_tens
   });
 }
 
-int32_t sn_batch_norm(const sn_tensor* input, const sn_tensor* weight, const sn_tensor* bias,
-                      sn_tensor* running_mean, sn_tensor* running_var, int32_t training,
-                      double momentum, double eps, sn_tensor** out) {
-  SN_GUARD({
-    sn::out_arg(out, "out");
-    const at::Tensor& x = sn::ref(input, "input");
-    if (x.dim() < 2) throw sn::InvalidArgument("input must be (N,C,...), got shape " + c10::str(x.sizes()));
-    if (!training && (running_mean == nullptr || running_var == nullptr)) {
-      throw sn::InvalidArgument("evaluation mode needs running_mean and running_var");
-    }
-    sn::give(at::batch_norm(x, sn::optional_ref(weight), sn::optional_ref(bias), sn::optional_ref(running_mean),
-                            sn::optional_ref(running_var), training != 0, momentum, eps,
-                            /*cudnn_enabled=*/true),
-             out);
-  });
-}
-
 int32_t sn_relu(const sn_tensor* input, sn_tensor** out) {
   SN_GUARD({
     sn::out_arg(out, "out");

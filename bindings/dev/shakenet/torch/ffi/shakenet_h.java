@@ -23,10 +23,10 @@ public class shakenet_h extends shakenet_h$shared {
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
-    private static final int SN_ABI_VERSION = (int)5L;
+    private static final int SN_ABI_VERSION = (int)6L;
     /**
      * {@snippet lang=c :
-     * #define SN_ABI_VERSION 5
+     * #define SN_ABI_VERSION 6
      * }
      */
     public static int SN_ABI_VERSION() {
@@ -4085,6 +4085,7 @@ public class shakenet_h extends shakenet_h$shared {
             shakenet_h.C_POINTER,
             shakenet_h.C_POINTER,
             shakenet_h.C_INT,
+            shakenet_h.C_INT,
             shakenet_h.C_DOUBLE,
             shakenet_h.C_DOUBLE,
             shakenet_h.C_POINTER
@@ -4098,7 +4099,7 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, int32_t training, double momentum, double eps, sn_tensor **out)
+     * int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, int32_t training, int32_t relu, double momentum, double eps, sn_tensor **out)
      * }
      */
     public static FunctionDescriptor sn_batch_norm$descriptor() {
@@ -4108,7 +4109,7 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, int32_t training, double momentum, double eps, sn_tensor **out)
+     * int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, int32_t training, int32_t relu, double momentum, double eps, sn_tensor **out)
      * }
      */
     public static MethodHandle sn_batch_norm$handle() {
@@ -4118,7 +4119,7 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, int32_t training, double momentum, double eps, sn_tensor **out)
+     * int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, int32_t training, int32_t relu, double momentum, double eps, sn_tensor **out)
      * }
      */
     public static MemorySegment sn_batch_norm$address() {
@@ -4127,16 +4128,16 @@ public class shakenet_h extends shakenet_h$shared {
 
     /**
      * {@snippet lang=c :
-     * int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, int32_t training, double momentum, double eps, sn_tensor **out)
+     * int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, int32_t training, int32_t relu, double momentum, double eps, sn_tensor **out)
      * }
      */
-    public static int sn_batch_norm(MemorySegment input, MemorySegment weight, MemorySegment bias, MemorySegment running_mean, MemorySegment running_var, int training, double momentum, double eps, MemorySegment out) {
+    public static int sn_batch_norm(MemorySegment input, MemorySegment weight, MemorySegment bias, MemorySegment running_mean, MemorySegment running_var, int training, int relu, double momentum, double eps, MemorySegment out) {
         var mh$ = sn_batch_norm.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_batch_norm", input, weight, bias, running_mean, running_var, training, momentum, eps, out);
+                traceDowncall("sn_batch_norm", input, weight, bias, running_mean, running_var, training, relu, momentum, eps, out);
             }
-            return (int)mh$.invokeExact(input, weight, bias, running_mean, running_var, training, momentum, eps, out);
+            return (int)mh$.invokeExact(input, weight, bias, running_mean, running_var, training, relu, momentum, eps, out);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

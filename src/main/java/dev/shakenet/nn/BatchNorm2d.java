@@ -28,7 +28,16 @@ public final class BatchNorm2d extends Module {
 
     /** (N,C,H,W) -> (N,C,H,W); in training also updates the running statistics. */
     public Tensor forward(Tensor x) {
+        return forward(x, false);
+    }
+
+    /** relu(batch norm(x)), in one pass where the CPU kernel allows. */
+    public Tensor forwardRelu(Tensor x) {
+        return forward(x, true);
+    }
+
+    private Tensor forward(Tensor x, boolean relu) {
         if (isTraining()) batchesTracked.addInPlace(1);
-        return Functional.batchNorm(x, weight, bias, runningMean, runningVar, isTraining(), MOMENTUM, EPS);
+        return Functional.batchNorm(x, weight, bias, runningMean, runningVar, isTraining(), relu, MOMENTUM, EPS);
     }
 }

@@ -17,6 +17,8 @@ public final class Conv2d extends Module {
 
     /** (N,in,H,W) -> (N,out,H',W') */
     public Tensor forward(Tensor x) {
-        return Functional.conv2d(x, weight, null, stride, padding);
+        Tensor y = Functional.conv2d(x, weight, null, stride, padding);
+        MultiplyAdds.record(y, weight);
+        return y;
     }
 }

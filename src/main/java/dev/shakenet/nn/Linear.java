@@ -15,6 +15,8 @@ public final class Linear extends Module {
 
     /** (N,in) -> (N,out) */
     public Tensor forward(Tensor x) {
-        return Functional.linear(x, weight, bias);
+        Tensor y = Functional.linear(x, weight, bias);
+        MultiplyAdds.record(y, weight);
+        return y;
     }
 }

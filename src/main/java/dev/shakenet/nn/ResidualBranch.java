@@ -24,7 +24,7 @@ final class ResidualBranch extends Module {
     Tensor forward(Tensor reluX) {
         Tensor h;
         try (Tensor c1 = conv1.forward(reluX)) {
-            h = bn1.forward(c1).reluInPlace(); // BN's backward does not need its output
+            h = bn1.forwardRelu(c1);
         }
         try (h; Tensor c2 = conv2.forward(h)) {
             return bn2.forward(c2);

@@ -32,8 +32,17 @@ public final class Functional {
      */
     public static Tensor batchNorm(Tensor input, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
                                    boolean training, double momentum, double eps) {
+        return batchNorm(input, weight, bias, runningMean, runningVar, training, false, momentum, eps);
+    }
+
+    /**
+     * {@link #batchNorm} followed by ReLU when {@code relu}. On the CPU, training on channels_last
+     * float32/bfloat16 activations runs the shim's own kernels, with the ReLU in the same pass.
+     */
+    public static Tensor batchNorm(Tensor input, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                   boolean training, boolean relu, double momentum, double eps) {
         return own(Native.handle((arena, out) -> sn_batch_norm(input.handle(), handleOf(weight), handleOf(bias),
-                handleOf(runningMean), handleOf(runningVar), training ? 1 : 0, momentum, eps, out)));
+                handleOf(runningMean), handleOf(runningVar), training ? 1 : 0, relu ? 1 : 0, momentum, eps, out)));
     }
 
     public static Tensor relu(Tensor input) {

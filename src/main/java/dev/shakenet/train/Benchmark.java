@@ -4,12 +4,15 @@ import dev.shakenet.data.Batches;
 import dev.shakenet.data.Cifar10;
 import dev.shakenet.data.ImageSet;
 import dev.shakenet.nn.Init;
+import dev.shakenet.nn.MultiplyAdds;
 import dev.shakenet.nn.Shake;
 import dev.shakenet.nn.ShakeResNet;
 import dev.shakenet.optim.Sgd;
+import dev.shakenet.torch.DType;
 import dev.shakenet.torch.Device;
 import dev.shakenet.torch.Functional;
 import dev.shakenet.torch.Generator;
+import dev.shakenet.torch.MemoryFormat;
 import dev.shakenet.torch.Tensor;
 import dev.shakenet.torch.TensorScope;
 import dev.shakenet.torch.Torch;
@@ -23,10 +26,12 @@ import java.util.Random;
 
 /**
  * Times the real training step of a config: with the data pipeline (batches assembled and
- * augmented on the background thread, uploaded, forward, loss, backward, SGD), the model step
+ * augmented, uploaded, forward, loss, backward, SGD), the model step
  * alone on a batch already on the device (split into forward+loss, backward and optimizer), and
  * evaluation (forward without autograd). Every figure is a median over timed steps after warm-up
- * steps, with min and max.
+ * steps, with min and max. Each section also gives the arithmetic rate it reached, next to the
+ * rate of one large convolution on the same device: how far the step is from what libtorch's
+ * kernels allow.
  */
 public final class Benchmark {
     /** Median, min and max of one measured quantity. */
@@ -63,6 +68,7 @@ public final class Benchmark {
         out.put("data", dataSource);
         out.put("warmup_steps", warmup);
         out.put("timed_steps", steps);
+        double trainGflop;
         try (Generator init = Generator.create(Device.CPU, config.seed()); Generator shake = Generator.create(device, config.seed() + 1);
              ShakeResNet model = new ShakeResNet(m.depth(), m.width(), Cifar10.CLASSES, new Shake(m.shakeForward(), m.shakeBackward(), m.shakeLevel()),
                      shake, new Init(device, config.memoryFormat(), init));
@@ -70,16 +76,43 @@ public final class Benchmark {
                      config.optimizer().weightDecay(), config.optimizer().nesterov()))) {
             out.put("parameters", model.parameterCount());
             TrainStep step = new TrainStep(model, sgd, device, config.memoryFormat(), config.precision());
-            out.put("train_step_with_data", withPeak(device, withData(config, data.train(), step, device, steps, warmup)));
-            out.put("model_step", withPeak(device, modelOnly(config, data.train(), step, model, sgd, device, steps, warmup)));
-            out.put("eval", withPeak(device, evaluation(config, data.test(), model, device, steps, warmup)));
+            double forwardGflop = forwardGflopPerImage(step, model, device, config.memoryFormat());
+            trainGflop = 3 * forwardGflop;
+            Map<String, Object> arithmetic = new LinkedHashMap<>();
+            arithmetic.put("forward_gflop_per_image", forwardGflop);
+            arithmetic.put("train_step_gflop_per_image", trainGflop);
+            arithmetic.put("counted", "2 FLOP per multiply-add of the convolutions and the linear layer, from the shapes run; "
+                    + "a training step counts 3 forward passes (forward, input gradients, weight gradients)");
+            out.put("arithmetic", arithmetic);
+            out.put("train_step_with_data", withPeak(device, withData(config, data.train(), step, device, steps, warmup), trainGflop));
+            out.put("model_step", withPeak(device, modelOnly(config, data.train(), step, model, sgd, device, steps, warmup), trainGflop));
+            out.put("eval", withPeak(device, evaluation(config, data.test(), model, device, steps, warmup), forwardGflop));
         }
+        Map<String, Object> ceiling = ConvolutionCeiling.measure(device, config.precision(), config.memoryFormat(), steps, warmup);
+        double ceilingRate = ((Stats) ceiling.get("gflop_per_second")).median();
+        ceiling.put("train_step_images_per_second_bound", ceilingRate / trainGflop);
+        out.put("convolution_ceiling", ceiling);
         out.put("peak_rss_bytes", peakResidentBytes());
         return out;
     }
 
-    /** Adds the section's peak device memory (CUDA) to its timing, and resets the peak for the next section. */
-    private static Map<String, Object> withPeak(Device device, Map<String, Object> section) {
+    /** The model's arithmetic for one image's forward pass, counted on a two-image batch in eval mode. */
+    private static double forwardGflopPerImage(TrainStep step, ShakeResNet model, Device device, MemoryFormat format) {
+        model.train(false);
+        try (TensorScope scope = TensorScope.open(); var noGrad = Torch.noGrad(); MultiplyAdds count = MultiplyAdds.start()) {
+            step.forward(Tensor.zeros(DType.FLOAT32, device, 2, 3, 32, 32).to(format));
+            return 2.0 * count.total() / 2 / 1e9;
+        } finally {
+            model.train(true);
+        }
+    }
+
+    /**
+     * Adds the arithmetic rate the section's median reached and its peak device memory (CUDA) to
+     * its timing, and resets the peak for the next section.
+     */
+    private static Map<String, Object> withPeak(Device device, Map<String, Object> section, double gflopPerImage) {
+        section.put("gflop_per_second", ((Stats) section.get("images_per_second")).median() * gflopPerImage);
         if (device.isCuda()) {
             int index = Math.max(device.index(), 0);
             section.put("peak_device_bytes", Torch.cudaMemory(index)[1]);

@@ -29,7 +29,7 @@ class CheckpointTest {
     }
 
     static final String TINY = """
-            {"name": "tiny", "model": {"depth": 8, "width": 4}, "epochs": 4, "batch_size": 16, "device": "cpu",
+            {"name": "tiny", "model": {"depth": 8, "width": 4}, "epochs": 4, "batch_size": 16, "device": "cpu", "memory_format": "channels_last",
              "schedule": {"type": "cosine"}, "checkpoint": {"keep_last": 2}}""";
 
     static RunConfig config(String json, String... overrides) throws IOException {
