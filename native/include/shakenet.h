@@ -23,7 +23,7 @@ extern "C" {
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library whose
  * sn_abi_version differs from the SN_ABI_VERSION its bindings were generated from. */
-#define SN_ABI_VERSION 6
+#define SN_ABI_VERSION 7
 
 typedef struct sn_tensor sn_tensor;
 typedef struct sn_generator sn_generator;
@@ -95,6 +95,11 @@ int32_t sn_has_cudnn(int32_t *out);
 int32_t sn_has_mkldnn(int32_t *out);
 int32_t sn_get_num_threads(int32_t *out);
 int32_t sn_set_num_threads(int32_t threads);
+/* libtorch's profiler on this thread: stop writes, as a JSON array to json_path, every op run
+ * since start with its calls, total and self (excluding nested ops) microseconds. libtorch 1.x
+ * only; elsewhere both return an error saying so. */
+int32_t sn_profiler_start(void);
+int32_t sn_profiler_stop(const char *json_path);
 /* Peak and current bytes held by libtorch's CUDA caching allocator on a device, and a reset of
  * the peak; errors on a CPU-only build. */
 int32_t sn_cuda_memory(int32_t index, int64_t *allocated, int64_t *peak);

@@ -23,10 +23,10 @@ public class shakenet_h extends shakenet_h$shared {
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
-    private static final int SN_ABI_VERSION = (int)6L;
+    private static final int SN_ABI_VERSION = (int)7L;
     /**
      * {@snippet lang=c :
-     * #define SN_ABI_VERSION 6
+     * #define SN_ABI_VERSION 7
      * }
      */
     public static int SN_ABI_VERSION() {
@@ -773,6 +773,124 @@ public class shakenet_h extends shakenet_h$shared {
                 traceDowncall("sn_set_num_threads", threads);
             }
             return (int)mh$.invokeExact(threads);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_profiler_start {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_profiler_start");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_profiler_start()
+     * }
+     */
+    public static FunctionDescriptor sn_profiler_start$descriptor() {
+        return sn_profiler_start.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_profiler_start()
+     * }
+     */
+    public static MethodHandle sn_profiler_start$handle() {
+        return sn_profiler_start.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_profiler_start()
+     * }
+     */
+    public static MemorySegment sn_profiler_start$address() {
+        return sn_profiler_start.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_profiler_start()
+     * }
+     */
+    public static int sn_profiler_start() {
+        var mh$ = sn_profiler_start.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_profiler_start");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_profiler_stop {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_profiler_stop");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_profiler_stop(const char *json_path)
+     * }
+     */
+    public static FunctionDescriptor sn_profiler_stop$descriptor() {
+        return sn_profiler_stop.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_profiler_stop(const char *json_path)
+     * }
+     */
+    public static MethodHandle sn_profiler_stop$handle() {
+        return sn_profiler_stop.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_profiler_stop(const char *json_path)
+     * }
+     */
+    public static MemorySegment sn_profiler_stop$address() {
+        return sn_profiler_stop.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_profiler_stop(const char *json_path)
+     * }
+     */
+    public static int sn_profiler_stop(MemorySegment json_path) {
+        var mh$ = sn_profiler_stop.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_profiler_stop", json_path);
+            }
+            return (int)mh$.invokeExact(json_path);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -14,7 +14,7 @@ import java.util.Set;
 /** shakenet bench: throughput of a config's training step, model step and evaluation, as JSON. */
 final class BenchCommand {
     static final String HELP = """
-            usage: shakenet bench --config <file.json> [--set key.path=value]... [--steps N] [--warmup N] [--out FILE]
+            usage: shakenet bench --config <file.json> [--set key.path=value]... [--steps N] [--warmup N] [--profile N] [--out FILE]
 
             Times the config's real training step and prints JSON: images/s (median, min, max over
             the timed steps) and step time for (1) the full step with the data pipeline (shuffle,
@@ -31,13 +31,15 @@ final class BenchCommand {
               --set K=V       override a key, e.g. --set precision=bf16 --set batch_size=128
               --steps N       timed steps per measurement (default 20)
               --warmup N      untimed steps first (default 3)
+              --profile N     also profile N training steps with libtorch's profiler (libtorch 1.x):
+                              the ops with the most self time, per step, under "profile"
               --out FILE      also write the JSON to FILE
               --help          this text""";
 
     private BenchCommand() {}
 
     static int run(List<String> argv) throws Exception {
-        Args args = Args.parse(argv, Set.of("--config", "--steps", "--warmup", "--out"), Set.of("--set"), Set.of("--help"));
+        Args args = Args.parse(argv, Set.of("--config", "--steps", "--warmup", "--profile", "--out"), Set.of("--set"), Set.of("--help"));
         if (args.has("--help")) {
             System.out.println(HELP);
             return 0;
@@ -45,6 +47,7 @@ final class BenchCommand {
         if (args.get("--config") == null) throw new Args.UsageException("--config <file.json> is required, e.g. --config config/cpu-quick.json");
         int steps = args.get("--steps") == null ? 20 : Args.positiveInt("--steps", args.get("--steps"));
         int warmup = args.get("--warmup") == null ? 3 : Args.positiveInt("--warmup", args.get("--warmup"));
+        int profile = args.get("--profile") == null ? 0 : Args.positiveInt("--profile", args.get("--profile"));
         RunConfig config = ConfigLoader.load(Path.of(args.get("--config")), args.all("--set"));
         Cifar10.Splits data;
         String source;
@@ -56,7 +59,7 @@ final class BenchCommand {
             data = new Cifar10.Splits(Benchmark.synthetic(n, 1), Benchmark.synthetic(config.evalBatchSize(), 2));
             source = "synthetic (no CIFAR-10 at " + config.data().path() + ")";
         }
-        Map<String, Object> report = Benchmark.run(config, data, source, steps, warmup);
+        Map<String, Object> report = Benchmark.run(config, data, source, steps, warmup, profile);
         String json = ConfigLoader.JSON.writeValueAsString(report);
         System.out.println(json);
         if (args.get("--out") != null) AtomicFiles.writeString(Path.of(args.get("--out")), json + "\n");

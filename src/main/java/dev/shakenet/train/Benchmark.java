@@ -13,14 +13,18 @@ import dev.shakenet.torch.Device;
 import dev.shakenet.torch.Functional;
 import dev.shakenet.torch.Generator;
 import dev.shakenet.torch.MemoryFormat;
+import dev.shakenet.torch.OpProfiler;
 import dev.shakenet.torch.Tensor;
 import dev.shakenet.torch.TensorScope;
 import dev.shakenet.torch.Torch;
+import dev.shakenet.torch.TorchException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
@@ -48,6 +52,12 @@ public final class Benchmark {
 
     /** Runs the benchmark; the result is a JSON-ready map (snake_case keys). */
     public static Map<String, Object> run(RunConfig config, Cifar10.Splits data, String dataSource, int steps, int warmup) throws IOException {
+        return run(config, data, dataSource, steps, warmup, 0);
+    }
+
+    /** As {@link #run(RunConfig, Cifar10.Splits, String, int, int)}, plus a per-op profile of {@code profileSteps} training steps when positive. */
+    public static Map<String, Object> run(RunConfig config, Cifar10.Splits data, String dataSource, int steps, int warmup, int profileSteps)
+            throws IOException {
         Device device = Devices.resolve(config);
         Torch.setNumThreads(config.threads() > 0 ? config.threads() : Runtime.getRuntime().availableProcessors());
         Torch.manualSeed(config.seed());
@@ -87,6 +97,7 @@ public final class Benchmark {
             out.put("train_step_with_data", withPeak(device, withData(config, data.train(), step, device, steps, warmup), trainGflop));
             out.put("model_step", withPeak(device, modelOnly(config, data.train(), step, model, sgd, device, steps, warmup), trainGflop));
             out.put("eval", withPeak(device, evaluation(config, data.test(), model, device, steps, warmup), forwardGflop));
+            if (profileSteps > 0) out.put("profile", profile(config, data.train(), step, device, profileSteps));
         }
         Map<String, Object> ceiling = ConvolutionCeiling.measure(device, config.precision(), config.memoryFormat(), steps, warmup);
         double ceilingRate = ((Stats) ceiling.get("gflop_per_second")).median();
@@ -196,6 +207,49 @@ public final class Benchmark {
             model.train(true);
         }
         return timing(seconds, batch);
+    }
+
+    /**
+     * Where a training step's time goes: libtorch's profiler over {@code steps} model steps, the
+     * ops with the most self time first (self: not counting the ops they called).
+     */
+    private static Map<String, Object> profile(RunConfig config, ImageSet train, TrainStep step, Device device, int steps) {
+        int batch = config.batchSize();
+        Map<String, Object> out = new LinkedHashMap<>();
+        try (TensorScope scope = TensorScope.open(); Batches batches = Batches.training(repeat(train, batch), batch, config.seed(), 0, true)) {
+            Tensor[] xy = step.upload(batches.next());
+            List<OpProfiler.Op> ops;
+            long start;
+            OpProfiler profiler = OpProfiler.start();
+            try {
+                start = System.nanoTime();
+                for (int i = 0; i < steps; i++) {
+                    try (TensorScope stepScope = TensorScope.open()) {
+                        step.run(xy[0], xy[1], config.optimizer().lr());
+                        Torch.synchronize(device);
+                    }
+                }
+            } finally {
+                ops = profiler.stop();
+            }
+            double stepMs = (System.nanoTime() - start) / 1e6 / steps;
+            out.put("steps", steps);
+            out.put("step_ms", stepMs);
+            List<Map<String, Object>> top = new ArrayList<>();
+            for (OpProfiler.Op op : ops.subList(0, Math.min(30, ops.size()))) {
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("op", op.name());
+                row.put("calls_per_step", (double) op.calls() / steps);
+                row.put("self_ms_per_step", op.selfMicros() / 1000 / steps);
+                row.put("total_ms_per_step", op.totalMicros() / 1000 / steps);
+                row.put("self_share", op.selfMicros() / 1000 / steps / stepMs);
+                top.add(row);
+            }
+            out.put("ops", top);
+        } catch (TorchException e) {
+            out.put("error", e.getMessage());
+        }
+        return out;
     }
 
     private static Map<String, Object> timing(double[] seconds, int batch) {
