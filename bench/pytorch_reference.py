@@ -147,7 +147,7 @@ print(json.dumps(out, indent=2))
 if a.profile:
     # Where the step's time goes, per op, on the same libtorch ShakeNet calls.
     import sys
-    with torch.profiler.profile() as prof:
+    with torch.profiler.profile(record_shapes=True) as prof:
         for _ in range(a.profile):
             step()
-    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=25), file=sys.stderr)
+    print(prof.key_averages(group_by_input_shape=True).table(sort_by="self_cpu_time_total", row_limit=25), file=sys.stderr)

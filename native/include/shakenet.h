@@ -23,7 +23,7 @@ extern "C" {
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library whose
  * sn_abi_version differs from the SN_ABI_VERSION its bindings were generated from. */
-#define SN_ABI_VERSION 7
+#define SN_ABI_VERSION 8
 
 typedef struct sn_tensor sn_tensor;
 typedef struct sn_generator sn_generator;
@@ -280,6 +280,15 @@ int32_t sn_sgd_step(sn_tensor *const *params, sn_tensor *const *momentum_buffers
 int32_t sn_shake_shake(const sn_tensor *a, const sn_tensor *b, int32_t forward_mode,
                        int32_t backward_mode, int32_t level, int32_t training,
                        sn_generator *generator, sn_tensor **out);
+/* The end of a shake block in one autograd function: out = shake(a, b) + residual (residual
+ * NULL: none; same shape as a) and out_relu = relu(out), the next block's input. Backward, with
+ * t = grad_out + grad_out_relu*(out > 0): grad_a = beta*t, grad_b = (1-beta)*t, grad_residual = t.
+ * Modes, level and generator as sn_shake_shake; in eval out = 0.5*(a+b) + residual. One pass each
+ * way on the CPU for float32/bfloat16 tensors sharing a dense layout. */
+int32_t sn_shake_shake_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual,
+                                int32_t forward_mode, int32_t backward_mode, int32_t level,
+                                int32_t training, sn_generator *generator, sn_tensor **out,
+                                sn_tensor **out_relu);
 
 #ifdef __cplusplus
 }

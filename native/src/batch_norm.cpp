@@ -1,9 +1,9 @@
 // Batch normalization, optionally followed by ReLU, for training on the CPU with channels_last
 // tensors (float32 or bfloat16 activations, float32 parameters): one custom autograd function
 // over hand-written loops. libtorch 1.13's CPU backward for this case takes as long as ~14
-// copies of the tensor; these loops make two passes forward (statistics, normalize) plus one to
-// find the mean, and two backward, with the ReLU folded into them. Everything else (CUDA, other layouts and dtypes, evaluation)
-// goes to at::batch_norm, with an in-place ReLU after it.
+// copies of the tensor; these loops make three passes forward (mean, variance, normalize) and
+// two backward, with the ReLU folded into them. Everything else (CUDA, other layouts and
+// dtypes, evaluation) goes to at::batch_norm, with an in-place ReLU after it.
 //
 // A channels_last (N,C,H,W) tensor is a row-major matrix of M = N*H*W rows by C channels, so
 // every loop below walks rows and vectorizes across the channels of a row.
@@ -15,37 +15,15 @@
 #include <cstdint>
 #include <vector>
 
+#include "cpu_kernels.hpp"
 #include "shim.hpp"
-
-// Each row kernel is compiled for AVX-512, AVX2 and the baseline; the loader picks one for
-// this CPU (GCC function multi-versioning), so the library stays portable.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SN_ROW_KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define SN_ROW_KERNEL
-#endif
-#define SN_INLINE inline __attribute__((always_inline))
 
 namespace {
 
+using sn::cpu::load;
+using sn::cpu::store;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
-
-// Activations are float32 or bfloat16 (its upper 16 bits); arithmetic is always float32.
-SN_INLINE float load(const float* p, int64_t i) { return p[i]; }
-SN_INLINE float load(const uint16_t* p, int64_t i) {
-  uint32_t bits = static_cast<uint32_t>(p[i]) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-SN_INLINE void store(float* p, int64_t i, float v) { p[i] = v; }
-SN_INLINE void store(uint16_t* p, int64_t i, float v) {
-  uint32_t bits;
-  std::memcpy(&bits, &v, sizeof bits);
-  uint32_t rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;  // round to nearest even
-  p[i] = static_cast<uint16_t>(v != v ? 0x7FC0u : rounded);         // keep NaN a NaN
-}
 
 // ---- Flat kernels -----------------------------------------------------------------------------
 // Each runs over n consecutive elements that are whole rows of a tile; per-channel values come
@@ -122,20 +100,20 @@ template <typename T>
 struct Kernels;
 
 #define SN_DEFINE_KERNELS(T, suffix)                                                                          \
-  SN_ROW_KERNEL void add_values_##suffix(const T* x, int64_t n, float* acc) { add_values(x, n, acc); }       \
-  SN_ROW_KERNEL void add_squared_deviations_##suffix(const T* x, int64_t n, const float* mean, float* acc) { \
+  SN_CPU_KERNEL void add_values_##suffix(const T* x, int64_t n, float* acc) { add_values(x, n, acc); }       \
+  SN_CPU_KERNEL void add_squared_deviations_##suffix(const T* x, int64_t n, const float* mean, float* acc) { \
     add_squared_deviations(x, n, mean, acc);                                                                \
   }                                                                                                         \
-  SN_ROW_KERNEL void affine_##suffix(const T* x, T* y, int64_t n, const float* scale, const float* shift,    \
+  SN_CPU_KERNEL void affine_##suffix(const T* x, T* y, int64_t n, const float* scale, const float* shift,    \
                                      bool relu) {                                                           \
     affine(x, y, n, scale, shift, relu);                                                                    \
   }                                                                                                         \
-  SN_ROW_KERNEL void add_grad_sums_##suffix(const T* x, const T* dy, int64_t n, const float* mean,           \
+  SN_CPU_KERNEL void add_grad_sums_##suffix(const T* x, const T* dy, int64_t n, const float* mean,           \
                                             const float* scale, const float* shift, bool relu, float* acc_g, \
                                             float* acc_gx) {                                                \
     add_grad_sums(x, dy, n, mean, scale, shift, relu, acc_g, acc_gx);                                       \
   }                                                                                                         \
-  SN_ROW_KERNEL void grad_input_##suffix(const T* x, const T* dy, T* dx, int64_t n, const float* a,          \
+  SN_CPU_KERNEL void grad_input_##suffix(const T* x, const T* dy, T* dx, int64_t n, const float* a,          \
                                          const float* b, const float* d, const float* scale,                \
                                          const float* shift, bool relu) {                                   \
     grad_input(x, dy, dx, n, a, b, d, scale, shift, relu);                                                  \

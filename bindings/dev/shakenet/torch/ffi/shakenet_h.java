@@ -23,10 +23,10 @@ public class shakenet_h extends shakenet_h$shared {
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
-    private static final int SN_ABI_VERSION = (int)7L;
+    private static final int SN_ABI_VERSION = (int)8L;
     /**
      * {@snippet lang=c :
-     * #define SN_ABI_VERSION 7
+     * #define SN_ABI_VERSION 8
      * }
      */
     public static int SN_ABI_VERSION() {
@@ -4950,6 +4950,75 @@ public class shakenet_h extends shakenet_h$shared {
                 traceDowncall("sn_shake_shake", a, b, forward_mode, backward_mode, level, training, generator, out);
             }
             return (int)mh$.invokeExact(a, b, forward_mode, backward_mode, level, training, generator, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_shake_shake_add_relu {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_INT,
+            shakenet_h.C_INT,
+            shakenet_h.C_INT,
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_shake_shake_add_relu");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_shake_shake_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual, int32_t forward_mode, int32_t backward_mode, int32_t level, int32_t training, sn_generator *generator, sn_tensor **out, sn_tensor **out_relu)
+     * }
+     */
+    public static FunctionDescriptor sn_shake_shake_add_relu$descriptor() {
+        return sn_shake_shake_add_relu.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_shake_shake_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual, int32_t forward_mode, int32_t backward_mode, int32_t level, int32_t training, sn_generator *generator, sn_tensor **out, sn_tensor **out_relu)
+     * }
+     */
+    public static MethodHandle sn_shake_shake_add_relu$handle() {
+        return sn_shake_shake_add_relu.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_shake_shake_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual, int32_t forward_mode, int32_t backward_mode, int32_t level, int32_t training, sn_generator *generator, sn_tensor **out, sn_tensor **out_relu)
+     * }
+     */
+    public static MemorySegment sn_shake_shake_add_relu$address() {
+        return sn_shake_shake_add_relu.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_shake_shake_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual, int32_t forward_mode, int32_t backward_mode, int32_t level, int32_t training, sn_generator *generator, sn_tensor **out, sn_tensor **out_relu)
+     * }
+     */
+    public static int sn_shake_shake_add_relu(MemorySegment a, MemorySegment b, MemorySegment residual, int forward_mode, int backward_mode, int level, int training, MemorySegment generator, MemorySegment out, MemorySegment out_relu) {
+        var mh$ = sn_shake_shake_add_relu.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_shake_shake_add_relu", a, b, residual, forward_mode, backward_mode, level, training, generator, out, out_relu);
+            }
+            return (int)mh$.invokeExact(a, b, residual, forward_mode, backward_mode, level, training, generator, out, out_relu);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

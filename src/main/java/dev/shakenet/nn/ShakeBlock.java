@@ -6,7 +6,8 @@ import dev.shakenet.torch.Tensor;
 
 /**
  * A Shake-Shake residual block: shortcut(x) + shake(branch1(x), branch2(x)), no ReLU after the
- * add. Both branches and the projection shortcut start with ReLU(x), computed once and shared.
+ * add. Both branches and the projection shortcut start with ReLU(x), computed once and shared;
+ * the block hands the next one both its output and that output's ReLU.
  */
 public final class ShakeBlock extends Module {
     private final ResidualBranch branch1;
@@ -24,14 +25,18 @@ public final class ShakeBlock extends Module {
         shortcut = in == out ? null : registerModule("shortcut", new ProjectionShortcut(in, out, stride, init));
     }
 
-    /** (N,in,H,W) -> (N,out,H/s,W/s); intermediates are closed once consumed (see ResidualBranch). */
-    public Tensor forward(Tensor x) {
-        try (Tensor h = x.relu(); Tensor a = branch1.forward(h); Tensor b = branch2.forward(h)) {
-            Tensor combined = ShakeShake.combine(a, b, shake.forward(), shake.backward(), shake.level(), isTraining(), generator);
-            if (shortcut == null) return combined.addInPlace(x);
-            try (Tensor projected = shortcut.forward(h)) {
-                return combined.addInPlace(projected);
-            }
+    /**
+     * (N,in,H,W) -> (N,out,H/s,W/s), with its ReLU: the block's output and the next block's input
+     * come from one native op (shake combination, shortcut add and ReLU in one pass).
+     *
+     * @param x the block's input, needed by an identity shortcut (may be null before a projection)
+     * @param h relu(x), computed once by the previous block and shared by branches and shortcut
+     */
+    public ShakeShake.BlockOutput forward(Tensor x, Tensor h) {
+        if (shortcut == null && x == null) throw new IllegalArgumentException("an identity block needs its input x, not only relu(x)");
+        try (Tensor a = branch1.forward(h); Tensor b = branch2.forward(h); Tensor projected = shortcut == null ? null : shortcut.forward(h)) {
+            return ShakeShake.combineAddRelu(a, b, shortcut == null ? x : projected, shake.forward(), shake.backward(), shake.level(),
+                    isTraining(), generator);
         }
     }
 }

@@ -2,6 +2,7 @@ package dev.shakenet.nn;
 
 import dev.shakenet.torch.Functional;
 import dev.shakenet.torch.Generator;
+import dev.shakenet.torch.ShakeShake;
 import dev.shakenet.torch.Tensor;
 import dev.shakenet.torch.TensorScope;
 
@@ -46,15 +47,18 @@ public final class ShakeResNet extends Module {
     }
 
     /** Images (N,3,32,32) -> logits (N,classes). Intermediates are closed once consumed (see ResidualBranch). */
-    public Tensor forward(Tensor x) {
-        Tensor h = stem.forward(x);                                  // (N,16,32,32)
+    public Tensor forward(Tensor images) {
+        Tensor x = stem.forward(images);                             // (N,16,32,32)
+        Tensor h = x.relu();
         for (Stage stage : stages) {                                 // (N,K,32,32) (N,2K,16,16) (N,4K,8,8)
-            Tensor next = stage.forward(h);
+            ShakeShake.BlockOutput next = stage.forward(x, h);
+            x.close();
             h.close();
-            h = next;
+            x = next.out();
+            h = next.outRelu();
         }
-        Tensor last = h;
-        try (last; Tensor pooled = Functional.globalAvgPool2d(last.reluInPlace())) { // (N,4K)
+        x.close(); // only its ReLU goes on
+        try (Tensor last = h; Tensor pooled = Functional.globalAvgPool2d(last)) { // (N,4K)
             return fc.forward(pooled);
         }
     }
@@ -93,15 +97,18 @@ public final class ShakeResNet extends Module {
             }
         }
 
-        /** The caller keeps its input; every block output but the last is closed once the next block has it. */
-        Tensor forward(Tensor x) {
-            Tensor h = x;
+        /** The caller keeps its inputs; every block output but the last is closed once the next block has it. */
+        ShakeShake.BlockOutput forward(Tensor x, Tensor h) {
+            ShakeShake.BlockOutput current = new ShakeShake.BlockOutput(x, h);
             for (ShakeBlock block : blocks) {
-                Tensor next = block.forward(h);
-                if (h != x) h.close();
-                h = next;
+                ShakeShake.BlockOutput next = block.forward(current.out(), current.outRelu());
+                if (current.out() != x) {
+                    current.out().close();
+                    current.outRelu().close();
+                }
+                current = next;
             }
-            return h;
+            return current;
         }
     }
 }

@@ -27,6 +27,12 @@ final class Native {
         int call(Arena arena, MemorySegment out);
     }
 
+    /** A native call writing several results, one through each of {@code outs}. */
+    @FunctionalInterface
+    interface OutsCall {
+        int call(Arena arena, MemorySegment[] outs);
+    }
+
     static void check(int status) {
         if (status != 0) throw error(status);
     }
@@ -44,6 +50,18 @@ final class Native {
             MemorySegment out = arena.allocate(ADDRESS);
             check(call.call(arena, out));
             return out.get(ADDRESS, 0);
+        }
+    }
+
+    /** Runs a call that creates {@code count} handles and returns them. */
+    static MemorySegment[] handles(int count, OutsCall call) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment[] outs = new MemorySegment[count];
+            for (int i = 0; i < count; i++) outs[i] = arena.allocate(ADDRESS);
+            check(call.call(arena, outs));
+            MemorySegment[] handles = new MemorySegment[count];
+            for (int i = 0; i < count; i++) handles[i] = outs[i].get(ADDRESS, 0);
+            return handles;
         }
     }
 

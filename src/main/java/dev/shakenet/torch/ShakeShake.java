@@ -2,6 +2,9 @@ package dev.shakenet.torch;
 
 import static dev.shakenet.torch.Tensor.own;
 import static dev.shakenet.torch.ffi.shakenet_h.sn_shake_shake;
+import static dev.shakenet.torch.ffi.shakenet_h.sn_shake_shake_add_relu;
+
+import java.lang.foreign.MemorySegment;
 
 /**
  * The shake-shake combination of two residual branches (PAPER.md), one native autograd function:
@@ -44,5 +47,22 @@ public final class ShakeShake {
     public static Tensor combine(Tensor a, Tensor b, Mode forward, Mode backward, Level level, boolean training, Generator generator) {
         return own(Native.handle((arena, out) -> sn_shake_shake(a.handle(), b.handle(), forward.code, backward.code, level.code,
                 training ? 1 : 0, Generator.handleOf(generator), out)));
+    }
+
+    /** A block's output and its ReLU, as {@link #combineAddRelu} returns them. */
+    public record BlockOutput(Tensor out, Tensor outRelu) {}
+
+    /**
+     * The end of a shake block in one native op: {@code out = combine(a, b) + residual}
+     * ({@code residual} null: none) and {@code outRelu = relu(out)}. Backward, with
+     * {@code t = grad(out) + grad(outRelu) * (out > 0)}: {@code beta*t}, {@code (1-beta)*t} and
+     * {@code t} for a, b and the residual. One pass each way on the CPU.
+     */
+    public static BlockOutput combineAddRelu(Tensor a, Tensor b, Tensor residual, Mode forward, Mode backward, Level level,
+                                             boolean training, Generator generator) {
+        MemorySegment[] outputs = Native.handles(2, (arena, out) -> sn_shake_shake_add_relu(a.handle(), b.handle(),
+                residual == null ? MemorySegment.NULL : residual.handle(), forward.code, backward.code, level.code,
+                training ? 1 : 0, Generator.handleOf(generator), out[0], out[1]));
+        return new BlockOutput(own(outputs[0]), own(outputs[1]));
     }
 }

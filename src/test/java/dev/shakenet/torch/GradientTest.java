@@ -133,4 +133,25 @@ class GradientTest {
             assertTrue(Torch.isGradEnabled(), "noGrad restores the previous mode");
         }
     }
+
+    @Test
+    void shiftPixelGradientIsTheOppositeShiftInTheSameLayout() {
+        // d/dx sum(shift(x) * g): g moved one pixel down and right, zeros in the first row and column.
+        int n = 2, c = 3, h = 4, w = 5;
+        double[] g = random(rng, n * c * h * w);
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor x = Tensor.zeros(DType.FLOAT32, Device.CPU, n, c, h, w).to(MemoryFormat.CHANNELS_LAST).requiresGrad(true);
+            Functional.shiftPixel(x).backward(Tensor.fromDoubles(g, n, c, h, w).to(DType.FLOAT32).to(MemoryFormat.CHANNELS_LAST));
+            Tensor grad = x.grad();
+            assertTrue(grad.isContiguous(MemoryFormat.CHANNELS_LAST), "the gradient keeps channels_last");
+            float[] actual = grad.toFloatArray();
+            for (int b = 0; b < n; b++)
+                for (int ch = 0; ch < c; ch++)
+                    for (int i = 0; i < h; i++)
+                        for (int j = 0; j < w; j++) {
+                            double expected = i == 0 || j == 0 ? 0 : g[((b * c + ch) * h + i - 1) * w + j - 1];
+                            assertEquals(expected, actual[((b * c + ch) * h + i) * w + j], 1e-6, "at " + b + "," + ch + "," + i + "," + j);
+                        }
+        }
+    }
 }

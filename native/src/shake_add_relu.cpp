@@ -1,0 +1,248 @@
+// The end of a shake block, fused into one autograd function with two outputs:
+//   out      = alpha*a + (1-alpha)*b + residual     (the block's output)
+//   out_relu = relu(out)                            (the next block's, or the head's, input)
+// and backward, with t = grad_out + grad_out_relu*(out > 0):
+//   grad_a = beta*t,  grad_b = t - grad_a,  grad_residual = t.
+// Done op by op this is a lerp, an add and a ReLU forward, and a ReLU backward, a gradient
+// accumulation, a multiply and a subtraction backward: seven passes over the activations.
+// On the CPU, with a, b and the residual in one dense layout (float32 or bfloat16), it is one
+// pass each way; elsewhere the same function runs on ATen ops.
+#include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "cpu_kernels.hpp"
+#include "shake.hpp"
+#include "shim.hpp"
+
+namespace {
+
+using sn::cpu::load;
+using sn::cpu::store;
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// One image: n consecutive elements (an image is contiguous in both NCHW and channels_last).
+template <typename T>
+SN_INLINE void combine(const T* __restrict a, const T* __restrict b, const T* __restrict r, T* __restrict out,
+                       T* __restrict out_relu, int64_t n, float alpha) {
+  for (int64_t i = 0; i < n; i++) {
+    float va = load(a, i), vb = load(b, i);
+    float v = vb + alpha * (va - vb) + (r ? load(r, i) : 0.0f);
+    store(out, i, v);
+    store(out_relu, i, std::max(v, 0.0f));
+  }
+}
+
+// t = g_out + g_relu*(relu > 0); grad_a = beta*t, grad_b = t - grad_a, t kept for the residual.
+template <typename T>
+SN_INLINE void split(const T* __restrict g_out, const T* __restrict g_relu, const T* __restrict relu,
+                     T* __restrict grad_a, T* __restrict grad_b, T* __restrict t_out, int64_t n, float beta) {
+  for (int64_t i = 0; i < n; i++) {
+    float t = (g_out ? load(g_out, i) : 0.0f) + (g_relu && load(relu, i) > 0.0f ? load(g_relu, i) : 0.0f);
+    float ga = beta * t;
+    store(grad_a, i, ga);
+    store(grad_b, i, t - ga);
+    store(t_out, i, t);
+  }
+}
+
+#define SN_DEFINE_KERNELS(T, suffix)                                                                          \
+  SN_CPU_KERNEL void combine_##suffix(const T* a, const T* b, const T* r, T* out, T* out_relu, int64_t n,    \
+                                      float alpha) {                                                         \
+    combine(a, b, r, out, out_relu, n, alpha);                                                               \
+  }                                                                                                          \
+  SN_CPU_KERNEL void split_##suffix(const T* g_out, const T* g_relu, const T* relu, T* grad_a, T* grad_b,    \
+                                    T* t_out, int64_t n, float beta) {                                       \
+    split(g_out, g_relu, relu, grad_a, grad_b, t_out, n, beta);                                              \
+  }
+
+SN_DEFINE_KERNELS(float, f32)
+SN_DEFINE_KERNELS(uint16_t, bf16)
+#undef SN_DEFINE_KERNELS
+
+SN_INLINE void combine_k(const float* a, const float* b, const float* r, float* o, float* orl, int64_t n, float c) {
+  combine_f32(a, b, r, o, orl, n, c);
+}
+SN_INLINE void combine_k(const uint16_t* a, const uint16_t* b, const uint16_t* r, uint16_t* o, uint16_t* orl,
+                         int64_t n, float c) {
+  combine_bf16(a, b, r, o, orl, n, c);
+}
+SN_INLINE void split_k(const float* go, const float* gr, const float* r, float* ga, float* gb, float* t, int64_t n,
+                       float c) {
+  split_f32(go, gr, r, ga, gb, t, n, c);
+}
+SN_INLINE void split_k(const uint16_t* go, const uint16_t* gr, const uint16_t* r, uint16_t* ga, uint16_t* gb,
+                       uint16_t* t, int64_t n, float c) {
+  split_bf16(go, gr, r, ga, gb, t, n, c);
+}
+
+template <typename T>
+const T* data_or_null(const at::Tensor& t) {
+  return t.defined() ? reinterpret_cast<const T*>(t.data_ptr()) : nullptr;
+}
+template <typename T>
+T* data_of(const at::Tensor& t) {
+  return reinterpret_cast<T*>(t.data_ptr());
+}
+
+// The coefficient of each image as float (a batch-level coefficient repeated).
+std::vector<float> per_image(const at::Tensor& coefficient, int64_t images) {
+  at::Tensor c = coefficient.to(at::kFloat).contiguous();
+  std::vector<float> out(static_cast<size_t>(images));
+  for (int64_t n = 0; n < images; n++) out[n] = c.data_ptr<float>()[c.numel() == 1 ? 0 : n];
+  return out;
+}
+
+// The dense layout the hand-written loops need, shared by every given tensor, or nullopt.
+c10::optional<at::MemoryFormat> shared_dense_layout(std::initializer_list<const at::Tensor*> tensors) {
+  const at::Tensor& first = **tensors.begin();
+  if (!first.device().is_cpu() || first.dim() != 4) return c10::nullopt;
+  if (first.scalar_type() != at::kFloat && first.scalar_type() != at::kBFloat16) return c10::nullopt;
+  for (at::MemoryFormat format : {at::MemoryFormat::ChannelsLast, at::MemoryFormat::Contiguous}) {
+    bool all = std::all_of(tensors.begin(), tensors.end(), [&](const at::Tensor* t) {
+      return !t->defined() || (t->scalar_type() == first.scalar_type() && t->sizes().equals(first.sizes()) &&
+                               t->device() == first.device() && t->is_contiguous(format));
+    });
+    if (all) return format;
+  }
+  return c10::nullopt;
+}
+
+// Forward: {out, out_relu}.
+std::vector<at::Tensor> forward_values(const at::Tensor& a, const at::Tensor& b, const at::Tensor& residual,
+                                       const at::Tensor& alpha) {
+  c10::optional<at::MemoryFormat> layout = shared_dense_layout({&a, &b, &residual});
+  if (!layout) {
+    at::Tensor out = at::lerp(b, a, alpha);
+    if (residual.defined()) out.add_(residual);
+    return {out, at::relu(out)};
+  }
+  at::Tensor out = at::empty_like(a, *layout), out_relu = at::empty_like(a, *layout);
+  const int64_t images = a.size(0), n = a.numel() / std::max<int64_t>(images, 1);
+  std::vector<float> coefficient = per_image(alpha, images);
+  at::parallel_for(0, images, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; i++) {
+      if (a.scalar_type() == at::kFloat) {
+        combine_k(data_or_null<float>(a) + i * n, data_or_null<float>(b) + i * n,
+                  residual.defined() ? data_or_null<float>(residual) + i * n : nullptr, data_of<float>(out) + i * n,
+                  data_of<float>(out_relu) + i * n, n, coefficient[i]);
+      } else {
+        combine_k(data_or_null<uint16_t>(a) + i * n, data_or_null<uint16_t>(b) + i * n,
+                  residual.defined() ? data_or_null<uint16_t>(residual) + i * n : nullptr,
+                  data_of<uint16_t>(out) + i * n, data_of<uint16_t>(out_relu) + i * n, n, coefficient[i]);
+      }
+    }
+  });
+  return {out, out_relu};
+}
+
+// Backward: {grad_a, grad_b, t (= grad_residual)}.
+std::vector<at::Tensor> backward_values(const at::Tensor& g_out, const at::Tensor& g_relu, const at::Tensor& out_relu,
+                                        const at::Tensor& beta) {
+  c10::optional<at::MemoryFormat> layout = shared_dense_layout({&out_relu, &g_out, &g_relu});
+  if (!layout) {
+    at::Tensor t = g_relu.defined() ? at::threshold_backward(g_relu, out_relu, 0) : at::zeros_like(out_relu);
+    if (g_out.defined()) t = t + g_out;
+    at::Tensor grad_a = t * beta;
+    return {grad_a, t - grad_a, t};
+  }
+  at::Tensor grad_a = at::empty_like(out_relu, *layout), grad_b = at::empty_like(out_relu, *layout),
+             t = at::empty_like(out_relu, *layout);
+  const int64_t images = out_relu.size(0), n = out_relu.numel() / std::max<int64_t>(images, 1);
+  std::vector<float> coefficient = per_image(beta, images);
+  at::parallel_for(0, images, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; i++) {
+      auto image = [&](auto* p) { return p ? p + i * n : nullptr; };
+      if (out_relu.scalar_type() == at::kFloat) {
+        split_k(image(data_or_null<float>(g_out)), image(data_or_null<float>(g_relu)), image(data_or_null<float>(out_relu)),
+                image(data_of<float>(grad_a)), image(data_of<float>(grad_b)), image(data_of<float>(t)), n, coefficient[i]);
+      } else {
+        split_k(image(data_or_null<uint16_t>(g_out)), image(data_or_null<uint16_t>(g_relu)),
+                image(data_or_null<uint16_t>(out_relu)), image(data_of<uint16_t>(grad_a)), image(data_of<uint16_t>(grad_b)),
+                image(data_of<uint16_t>(t)), n, coefficient[i]);
+      }
+    }
+  });
+  return {grad_a, grad_b, t};
+}
+
+// A gradient as the loops want it: out_relu's dtype and layout (autograd may hand over others).
+at::Tensor like(const at::Tensor& grad, const at::Tensor& reference) {
+  if (!grad.defined()) return grad;
+  at::MemoryFormat format = reference.is_contiguous(at::MemoryFormat::ChannelsLast) && reference.dim() == 4
+                                ? at::MemoryFormat::ChannelsLast
+                                : at::MemoryFormat::Contiguous;
+  return grad.to(reference.scalar_type()).contiguous(format);
+}
+
+struct ShakeAddRelu : public torch::autograd::Function<ShakeAddRelu> {
+  // The residual is optional (autograd's argument walk needs an optional, not an undefined tensor).
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& a, const at::Tensor& b,
+                               const c10::optional<at::Tensor>& maybe_residual, const at::Tensor& alpha,
+                               int64_t backward_mode, int64_t level, c10::optional<at::Generator> generator) {
+    sn::save_backward_coefficient(ctx, backward_mode, level, generator, alpha);
+    at::Tensor residual = maybe_residual.value_or(at::Tensor());
+    ctx->saved_data["has_residual"] = residual.defined();
+    ctx->set_materialize_grads(false);  // an unused output's gradient stays undefined, not zeros
+    std::vector<at::Tensor> outputs = forward_values(a, b, residual, alpha);
+    ctx->save_for_backward({outputs[1]});  // out > 0 exactly where out_relu > 0
+    return {outputs[0], outputs[1]};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    at::Tensor out_relu = ctx->get_saved_variables()[0];
+    at::Tensor g_out = like(grad_outputs[0], out_relu), g_relu = like(grad_outputs[1], out_relu);
+    if (!g_out.defined() && !g_relu.defined()) return variable_list(7);
+    at::Tensor beta = sn::backward_coefficient(ctx, out_relu);
+    std::vector<at::Tensor> g = backward_values(g_out, g_relu, out_relu, beta);
+    bool has_residual = ctx->saved_data["has_residual"].toBool();
+    return {g[0], g[1], has_residual ? g[2] : at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+}  // namespace
+
+extern "C" int32_t sn_shake_shake_add_relu(const sn_tensor* a, const sn_tensor* b, const sn_tensor* residual,
+                                           int32_t forward_mode, int32_t backward_mode, int32_t level,
+                                           int32_t training, sn_generator* generator, sn_tensor** out,
+                                           sn_tensor** out_relu) {
+  SN_GUARD({
+    sn::out_arg(out, "out");
+    sn::out_arg(out_relu, "out_relu");
+    const at::Tensor& x1 = sn::ref(a, "a");
+    const at::Tensor& x2 = sn::ref(b, "b");
+    at::Tensor r = residual == nullptr ? at::Tensor() : sn::ref(residual, "residual");
+    sn::check_shake_args(forward_mode, backward_mode, level);
+    if (x1.dim() < 1) throw sn::InvalidArgument("branch outputs must have a batch dimension");
+    if (!x2.sizes().equals(x1.sizes())) {
+      throw sn::InvalidArgument("branch outputs differ in shape: a " + c10::str(x1.sizes()) + ", b " +
+                                c10::str(x2.sizes()));
+    }
+    if (r.defined() && !r.sizes().equals(x1.sizes())) {
+      throw sn::InvalidArgument("the residual must have the branch outputs' shape: a " + c10::str(x1.sizes()) +
+                                ", residual " + c10::str(r.sizes()));
+    }
+    std::vector<at::Tensor> outputs;
+    if (!training) {
+      at::Tensor half = at::full({1}, 0.5, x1.options());
+      if (c10::GradMode::is_enabled()) {  // keep autograd's view: plain ops
+        at::Tensor y = at::add(x1, x2).mul_(0.5);
+        if (r.defined()) y = y + r;
+        outputs = {y, at::relu(y)};
+      } else {
+        outputs = forward_values(x1, x2, r, half);
+      }
+    } else {
+      c10::optional<at::Generator> gen = sn::optional_generator(generator);
+      at::Tensor alpha = sn::shake_coefficient(x1, forward_mode, level, gen);
+      c10::optional<at::Tensor> maybe_r = r.defined() ? c10::optional<at::Tensor>(r) : c10::nullopt;
+      outputs = ShakeAddRelu::apply(x1, x2, maybe_r, alpha, static_cast<int64_t>(backward_mode), static_cast<int64_t>(level), gen);
+    }
+    sn::give(outputs[0], out);
+    sn::give(outputs[1], out_relu);
+  });
+}
