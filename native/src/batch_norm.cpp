@@ -20,6 +20,7 @@
 
 namespace {
 
+using sn::cpu::data;
 using sn::cpu::load;
 using sn::cpu::store;
 using torch::autograd::AutogradContext;
@@ -195,11 +196,6 @@ void for_tiles(int64_t M, const Tiling& tiling, Tile tile) {
   });
 }
 
-template <typename T>
-T* data_of(const at::Tensor& t) {
-  return reinterpret_cast<T*>(t.data_ptr());
-}
-
 // Per-channel scale and shift of the normalization: y = x*scale + shift.
 void affine_coefficients(const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& mean,
                          const at::Tensor& invstd, std::vector<float>& scale, std::vector<float>& shift) {
@@ -223,7 +219,7 @@ at::Tensor forward_impl(const at::Tensor& x, const at::Tensor& weight, const at:
   using K = Kernels<T>;
   const int64_t C = x.size(1), M = x.numel() / C;
   const Tiling tiling(C);
-  const T* px = data_of<T>(x);
+  const T* px = data<T>(x);
   std::vector<double> sum = reduce_rows(M, tiling, 1, [&](int64_t at, int64_t n, float* acc) {
     K::add_values(px + at, n, acc);
   });
@@ -253,7 +249,7 @@ at::Tensor forward_impl(const at::Tensor& x, const at::Tensor& weight, const at:
   affine_coefficients(weight, bias, mean_out, invstd_out, scale, shift);
   std::vector<float> scale_rep = tiling.repeat(scale.data()), shift_rep = tiling.repeat(shift.data());
   at::Tensor y = at::empty_like(x, at::MemoryFormat::ChannelsLast);
-  T* py = data_of<T>(y);
+  T* py = data<T>(y);
   for_tiles(M, tiling, [&](int64_t at, int64_t n) {
     K::affine(px + at, py + at, n, scale_rep.data(), shift_rep.data(), relu);
   });
@@ -275,8 +271,8 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& x, const at::Tensor& dy,
   const float* w = weight.data_ptr<float>();
   std::vector<float> mean_rep = tiling.repeat(mean), scale_rep = tiling.repeat(scale.data()),
                      shift_rep = tiling.repeat(shift.data());
-  const T* px = data_of<T>(x);
-  const T* pg = data_of<T>(dy);
+  const T* px = data<T>(x);
+  const T* pg = data<T>(dy);
   std::vector<double> sums = reduce_rows(M, tiling, 2, [&](int64_t at, int64_t n, float* acc) {
     K::add_grad_sums(px + at, pg + at, n, mean_rep.data(), scale_rep.data(), shift_rep.data(), relu, acc,
                      acc + tiling.len);
@@ -299,7 +295,7 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& x, const at::Tensor& dy,
   }
   std::vector<float> a_rep = tiling.repeat(a.data()), b_rep = tiling.repeat(b.data()), d_rep = tiling.repeat(d.data());
   at::Tensor dx = at::empty_like(x, at::MemoryFormat::ChannelsLast);
-  T* pdx = data_of<T>(dx);
+  T* pdx = data<T>(dx);
   for_tiles(M, tiling, [&](int64_t at, int64_t n) {
     K::grad_input(px + at, pg + at, pdx + at, n, a_rep.data(), b_rep.data(), d_rep.data(), scale_rep.data(),
                   shift_rep.data(), relu);

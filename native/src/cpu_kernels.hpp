@@ -3,6 +3,8 @@
 // AVX-512 or AVX2 where the CPU has them while the library stays portable.
 #pragma once
 
+#include <ATen/ATen.h>
+
 #include <cstdint>
 #include <cstring>
 
@@ -31,6 +33,12 @@ SN_INLINE void store(uint16_t* p, int64_t i, float v) {
   std::memcpy(&bits, &v, sizeof bits);
   uint32_t rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;  // round to nearest even
   p[i] = static_cast<uint16_t>(v != v ? 0x7FC0u : rounded);         // keep NaN a NaN
+}
+
+// A tensor's elements as the loops see them (bfloat16 as uint16_t); nullptr for an undefined tensor.
+template <typename T>
+T* data(const at::Tensor& t) {
+  return t.defined() ? reinterpret_cast<T*>(t.data_ptr()) : nullptr;
 }
 
 }  // namespace sn::cpu

@@ -20,6 +20,7 @@
 
 namespace {
 
+using sn::cpu::data;
 using sn::cpu::load;
 using sn::cpu::store;
 using torch::autograd::AutogradContext;
@@ -80,15 +81,6 @@ SN_INLINE void split_k(const uint16_t* go, const uint16_t* gr, const uint16_t* r
   split_bf16(go, gr, r, ga, gb, t, n, c);
 }
 
-template <typename T>
-const T* data_or_null(const at::Tensor& t) {
-  return t.defined() ? reinterpret_cast<const T*>(t.data_ptr()) : nullptr;
-}
-template <typename T>
-T* data_of(const at::Tensor& t) {
-  return reinterpret_cast<T*>(t.data_ptr());
-}
-
 // The coefficient of each image as float (a batch-level coefficient repeated).
 std::vector<float> per_image(const at::Tensor& coefficient, int64_t images) {
   at::Tensor c = coefficient.to(at::kFloat).contiguous();
@@ -127,13 +119,13 @@ std::vector<at::Tensor> forward_values(const at::Tensor& a, const at::Tensor& b,
   at::parallel_for(0, images, 1, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; i++) {
       if (a.scalar_type() == at::kFloat) {
-        combine_k(data_or_null<float>(a) + i * n, data_or_null<float>(b) + i * n,
-                  residual.defined() ? data_or_null<float>(residual) + i * n : nullptr, data_of<float>(out) + i * n,
-                  data_of<float>(out_relu) + i * n, n, coefficient[i]);
+        combine_k(data<float>(a) + i * n, data<float>(b) + i * n,
+                  residual.defined() ? data<float>(residual) + i * n : nullptr, data<float>(out) + i * n,
+                  data<float>(out_relu) + i * n, n, coefficient[i]);
       } else {
-        combine_k(data_or_null<uint16_t>(a) + i * n, data_or_null<uint16_t>(b) + i * n,
-                  residual.defined() ? data_or_null<uint16_t>(residual) + i * n : nullptr,
-                  data_of<uint16_t>(out) + i * n, data_of<uint16_t>(out_relu) + i * n, n, coefficient[i]);
+        combine_k(data<uint16_t>(a) + i * n, data<uint16_t>(b) + i * n,
+                  residual.defined() ? data<uint16_t>(residual) + i * n : nullptr,
+                  data<uint16_t>(out) + i * n, data<uint16_t>(out_relu) + i * n, n, coefficient[i]);
       }
     }
   });
@@ -158,12 +150,12 @@ std::vector<at::Tensor> backward_values(const at::Tensor& g_out, const at::Tenso
     for (int64_t i = begin; i < end; i++) {
       auto image = [&](auto* p) { return p ? p + i * n : nullptr; };
       if (out_relu.scalar_type() == at::kFloat) {
-        split_k(image(data_or_null<float>(g_out)), image(data_or_null<float>(g_relu)), image(data_or_null<float>(out_relu)),
-                image(data_of<float>(grad_a)), image(data_of<float>(grad_b)), image(data_of<float>(t)), n, coefficient[i]);
+        split_k(image(data<float>(g_out)), image(data<float>(g_relu)), image(data<float>(out_relu)),
+                image(data<float>(grad_a)), image(data<float>(grad_b)), image(data<float>(t)), n, coefficient[i]);
       } else {
-        split_k(image(data_or_null<uint16_t>(g_out)), image(data_or_null<uint16_t>(g_relu)),
-                image(data_or_null<uint16_t>(out_relu)), image(data_of<uint16_t>(grad_a)), image(data_of<uint16_t>(grad_b)),
-                image(data_of<uint16_t>(t)), n, coefficient[i]);
+        split_k(image(data<uint16_t>(g_out)), image(data<uint16_t>(g_relu)),
+                image(data<uint16_t>(out_relu)), image(data<uint16_t>(grad_a)), image(data<uint16_t>(grad_b)),
+                image(data<uint16_t>(t)), n, coefficient[i]);
       }
     }
   });

@@ -6,10 +6,8 @@ import dev.shakenet.torch.ShakeShake.BlockOutput;
 import dev.shakenet.torch.ShakeShake.Level;
 import dev.shakenet.torch.ShakeShake.Mode;
 import java.util.Random;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -20,14 +18,6 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class ShakeAddReluTest {
     static final int N = 6, C = 3, H = 4, W = 4, PER_IMAGE = C * H * W, SIZE = N * PER_IMAGE;
-
-    static Stream<Arguments> allModes() {
-        Stream.Builder<Arguments> s = Stream.builder();
-        for (Mode f : new Mode[] {Mode.SHAKE, Mode.EVEN})
-            for (Mode b : Mode.values())
-                for (Level l : Level.values()) s.add(Arguments.of(f, b, l));
-        return s.build();
-    }
 
     private final Random rng = new Random(11);
     // a and b at least 0.5 apart, so alpha = (out - r - b) / (a - b) reads back well in float32.
@@ -107,7 +97,7 @@ class ShakeAddReluTest {
     }
 
     @ParameterizedTest
-    @MethodSource("allModes")
+    @MethodSource("dev.shakenet.torch.ShakeShakeTest#allModes")
     void everyModeAndLevelFollowsTheDefinition(Mode forward, Mode backward, Level level) {
         checkDefinition(forward, backward, level, DType.FLOAT64, MemoryFormat.CONTIGUOUS, 1e-9, true);   // ATen path
         checkDefinition(forward, backward, level, DType.FLOAT32, MemoryFormat.CONTIGUOUS, 1e-5, true);   // CPU kernel
