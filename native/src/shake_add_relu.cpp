@@ -51,6 +51,10 @@ SN_INLINE void split(const T* __restrict g_out, const T* __restrict g_relu, cons
   }
 }
 
+// The multi-versioned entry points, one pair per storage type, gathered in Kernels<T>.
+template <typename T>
+struct Kernels;
+
 #define SN_DEFINE_KERNELS(T, suffix)                                                                          \
   SN_CPU_KERNEL void combine_##suffix(const T* a, const T* b, const T* r, T* out, T* out_relu, int64_t n,    \
                                       float alpha) {                                                         \
@@ -59,26 +63,50 @@ SN_INLINE void split(const T* __restrict g_out, const T* __restrict g_relu, cons
   SN_CPU_KERNEL void split_##suffix(const T* g_out, const T* g_relu, const T* relu, T* grad_a, T* grad_b,    \
                                     T* t_out, int64_t n, float beta) {                                       \
     split(g_out, g_relu, relu, grad_a, grad_b, t_out, n, beta);                                              \
-  }
+  }                                                                                                          \
+  template <>                                                                                                \
+  struct Kernels<T> {                                                                                        \
+    static constexpr auto combine = combine_##suffix;                                                        \
+    static constexpr auto split = split_##suffix;                                                            \
+  };
 
 SN_DEFINE_KERNELS(float, f32)
 SN_DEFINE_KERNELS(uint16_t, bf16)
 #undef SN_DEFINE_KERNELS
 
-SN_INLINE void combine_k(const float* a, const float* b, const float* r, float* o, float* orl, int64_t n, float c) {
-  combine_f32(a, b, r, o, orl, n, c);
+// Runs `body(i, offset, n)` for every image i in parallel: its n elements start at `offset`.
+template <typename Body>
+void for_images(const at::Tensor& like, Body body) {
+  const int64_t images = like.size(0), n = like.numel() / std::max<int64_t>(images, 1);
+  at::parallel_for(0, images, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; i++) body(i, i * n, n);
+  });
 }
-SN_INLINE void combine_k(const uint16_t* a, const uint16_t* b, const uint16_t* r, uint16_t* o, uint16_t* orl,
-                         int64_t n, float c) {
-  combine_bf16(a, b, r, o, orl, n, c);
+
+// An image's slice of an optional tensor's elements (nullptr where the tensor is undefined).
+template <typename T>
+T* at_offset(T* p, int64_t offset) {
+  return p == nullptr ? nullptr : p + offset;
 }
-SN_INLINE void split_k(const float* go, const float* gr, const float* r, float* ga, float* gb, float* t, int64_t n,
-                       float c) {
-  split_f32(go, gr, r, ga, gb, t, n, c);
+
+template <typename T>
+void combine_images(const at::Tensor& a, const at::Tensor& b, const at::Tensor& residual, const at::Tensor& out,
+                    const at::Tensor& out_relu, const std::vector<float>& alpha) {
+  for_images(a, [&](int64_t i, int64_t offset, int64_t n) {
+    Kernels<T>::combine(data<T>(a) + offset, data<T>(b) + offset, at_offset(data<T>(residual), offset),
+                        data<T>(out) + offset, data<T>(out_relu) + offset, n, alpha[i]);
+  });
 }
-SN_INLINE void split_k(const uint16_t* go, const uint16_t* gr, const uint16_t* r, uint16_t* ga, uint16_t* gb,
-                       uint16_t* t, int64_t n, float c) {
-  split_bf16(go, gr, r, ga, gb, t, n, c);
+
+template <typename T>
+void split_images(const at::Tensor& g_out, const at::Tensor& g_relu, const at::Tensor& out_relu,
+                  const at::Tensor& grad_a, const at::Tensor& grad_b, const at::Tensor& t,
+                  const std::vector<float>& beta) {
+  for_images(out_relu, [&](int64_t i, int64_t offset, int64_t n) {
+    Kernels<T>::split(at_offset(data<T>(g_out), offset), at_offset(data<T>(g_relu), offset),
+                      data<T>(out_relu) + offset, data<T>(grad_a) + offset, data<T>(grad_b) + offset,
+                      data<T>(t) + offset, n, beta[i]);
+  });
 }
 
 // The coefficient of each image as float (a batch-level coefficient repeated).
@@ -114,21 +142,12 @@ std::vector<at::Tensor> forward_values(const at::Tensor& a, const at::Tensor& b,
     return {out, at::relu(out)};
   }
   at::Tensor out = at::empty_like(a, *layout), out_relu = at::empty_like(a, *layout);
-  const int64_t images = a.size(0), n = a.numel() / std::max<int64_t>(images, 1);
-  std::vector<float> coefficient = per_image(alpha, images);
-  at::parallel_for(0, images, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; i++) {
-      if (a.scalar_type() == at::kFloat) {
-        combine_k(data<float>(a) + i * n, data<float>(b) + i * n,
-                  residual.defined() ? data<float>(residual) + i * n : nullptr, data<float>(out) + i * n,
-                  data<float>(out_relu) + i * n, n, coefficient[i]);
-      } else {
-        combine_k(data<uint16_t>(a) + i * n, data<uint16_t>(b) + i * n,
-                  residual.defined() ? data<uint16_t>(residual) + i * n : nullptr,
-                  data<uint16_t>(out) + i * n, data<uint16_t>(out_relu) + i * n, n, coefficient[i]);
-      }
-    }
-  });
+  std::vector<float> coefficient = per_image(alpha, a.size(0));
+  if (a.scalar_type() == at::kFloat) {
+    combine_images<float>(a, b, residual, out, out_relu, coefficient);
+  } else {
+    combine_images<uint16_t>(a, b, residual, out, out_relu, coefficient);
+  }
   return {out, out_relu};
 }
 
@@ -144,21 +163,12 @@ std::vector<at::Tensor> backward_values(const at::Tensor& g_out, const at::Tenso
   }
   at::Tensor grad_a = at::empty_like(out_relu, *layout), grad_b = at::empty_like(out_relu, *layout),
              t = at::empty_like(out_relu, *layout);
-  const int64_t images = out_relu.size(0), n = out_relu.numel() / std::max<int64_t>(images, 1);
-  std::vector<float> coefficient = per_image(beta, images);
-  at::parallel_for(0, images, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; i++) {
-      auto image = [&](auto* p) { return p ? p + i * n : nullptr; };
-      if (out_relu.scalar_type() == at::kFloat) {
-        split_k(image(data<float>(g_out)), image(data<float>(g_relu)), image(data<float>(out_relu)),
-                image(data<float>(grad_a)), image(data<float>(grad_b)), image(data<float>(t)), n, coefficient[i]);
-      } else {
-        split_k(image(data<uint16_t>(g_out)), image(data<uint16_t>(g_relu)),
-                image(data<uint16_t>(out_relu)), image(data<uint16_t>(grad_a)), image(data<uint16_t>(grad_b)),
-                image(data<uint16_t>(t)), n, coefficient[i]);
-      }
-    }
-  });
+  std::vector<float> coefficient = per_image(beta, out_relu.size(0));
+  if (out_relu.scalar_type() == at::kFloat) {
+    split_images<float>(g_out, g_relu, out_relu, grad_a, grad_b, t, coefficient);
+  } else {
+    split_images<uint16_t>(g_out, g_relu, out_relu, grad_a, grad_b, t, coefficient);
+  }
   return {grad_a, grad_b, t};
 }
 
