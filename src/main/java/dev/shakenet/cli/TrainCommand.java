@@ -8,6 +8,7 @@ import dev.shakenet.train.DataSource;
 import dev.shakenet.train.Devices;
 import dev.shakenet.train.RunConfig;
 import dev.shakenet.train.RunDirectory;
+import dev.shakenet.train.RunLock;
 import dev.shakenet.train.RunInfo;
 import dev.shakenet.train.StopRequest;
 import dev.shakenet.train.Trainer;
@@ -55,6 +56,26 @@ final class TrainCommand {
         if (resume == null && args.get("--config") == null) {
             throw new Args.UsageException("--config <file.json> is required (or --resume <run folder>), e.g. --config config/cpu-quick.json");
         }
+        try (HeldLock lock = new HeldLock()) {
+            return train(args, argv, resume, lock);
+        }
+    }
+
+    /** The run folder's lock once taken, released when the command ends however it ends. */
+    private static final class HeldLock implements AutoCloseable {
+        private RunLock lock;
+
+        void hold(RunLock taken) {
+            lock = taken;
+        }
+
+        @Override
+        public void close() throws Exception {
+            if (lock != null) lock.close();
+        }
+    }
+
+    private static int train(Args args, List<String> argv, String resume, HeldLock lock) throws Exception {
         Path runDir;
         RunConfig config;
         List<String> changes = List.of();
@@ -66,6 +87,7 @@ final class TrainCommand {
         } else {
             runDir = Path.of(resume);
             if (!Files.isDirectory(runDir)) throw new ConfigException("--resume " + runDir + ": no such run folder");
+            lock.hold(RunLock.acquire(runDir));
             List<String> overrides = new ArrayList<>(args.all("--set"));
             overrides.add("output=" + runDir);
             Path file = args.get("--config") != null ? Path.of(args.get("--config")) : runDir.resolve(RunDirectory.CONFIG_FILE);
@@ -75,8 +97,11 @@ final class TrainCommand {
             changes = checkResumable(checkpoint.config(), config);
         }
         Cifar10.Splits data = DataSource.load(config.data());
-        if (runDir == null) runDir = RunDirectory.create(config);
-        else RunDirectory.writeConfig(runDir, config);
+        if (runDir == null) {
+            runDir = RunDirectory.create(config);
+            lock.hold(RunLock.acquire(runDir));
+        }
+        RunDirectory.writeConfig(runDir, config);
         Path folder = runDir;
         // Ctrl-C / SIGTERM: let the training thread leave libtorch at a step boundary before the JVM exits.
         StopRequest.arm();

@@ -19,8 +19,8 @@ public final class RunDirectory {
     private RunDirectory() {}
 
     /**
-     * Creates the folder for {@code config} (its output, or runs/&lt;name&gt;-&lt;time&gt;) and writes the
-     * resolved config into it. Refuses a folder that already holds a run.
+     * Creates the folder for {@code config} (its output, or runs/&lt;name&gt;-&lt;time&gt;); refuses a
+     * folder that already holds a run. The caller locks it ({@link RunLock}), then writes the config.
      */
     public static Path create(RunConfig config) throws IOException {
         Path dir = config.output() != null ? Path.of(config.output())
@@ -30,7 +30,6 @@ public final class RunDirectory {
                     + "--set output=<folder>, or leave output unset for a new runs/<name>-<time> folder");
         }
         Files.createDirectories(dir);
-        writeConfig(dir, config);
         return dir;
     }
 

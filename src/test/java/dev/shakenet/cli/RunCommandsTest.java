@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.shakenet.data.CifarFiles;
+import dev.shakenet.train.ConfigException;
 import dev.shakenet.train.ConfigLoader;
+import dev.shakenet.train.RunLock;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -89,6 +91,20 @@ class RunCommandsTest {
         assertTrue(Files.readString(run.resolve("train.log")).contains("resume with a changed config: epochs: 2 -> 3"));
         assertEquals(2, ConfigLoader.JSON.readTree(run.resolve("run.json").toFile()).get("starts").size());
         assertEquals(2, Main.run(List.of("train", "--resume", run.toString(), "--set", "model.width=8")), "a shape change is refused");
+    }
+
+    @Test
+    void aRunFolderInUseByAnotherTrainerIsRefused() throws Exception {
+        Path run = tinyRun(1);
+        List<String> before = Files.readAllLines(run.resolve("metrics.jsonl"));
+        try (RunLock other = RunLock.acquire(run)) { // as another process training into it would hold it
+            ConfigException e = assertThrows(ConfigException.class, () -> RunLock.acquire(run));
+            assertTrue(e.getMessage().contains("in use by another ShakeNet run (pid " + ProcessHandle.current().pid() + ")"), e.getMessage());
+            assertEquals(2, Main.run(List.of("train", "--resume", run.toString(), "--set", "epochs=2")));
+            assertEquals(before, Files.readAllLines(run.resolve("metrics.jsonl")), "nothing written while refused");
+        }
+        assertEquals(0, Main.run(List.of("train", "--resume", run.toString(), "--set", "epochs=2")), "free again once released");
+        assertEquals(2, Files.readAllLines(run.resolve("metrics.jsonl")).size());
     }
 
     @Test
