@@ -8,6 +8,7 @@
 // A channels_last (N,C,H,W) tensor is a row-major matrix of M = N*H*W rows by C channels, so
 // every loop below walks rows and vectorizes across the channels of a row.
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
@@ -307,6 +308,7 @@ struct ChannelsLastBatchNorm : public torch::autograd::Function<ChannelsLastBatc
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
                             const at::Tensor& bias, at::Tensor running_mean, at::Tensor running_var, double momentum,
                             double eps, bool relu) {
+    RECORD_FUNCTION("shakenet::batch_norm_forward", std::vector<c10::IValue>({x}));  // named in profiles
     at::Tensor mean, invstd;
     at::Tensor y = x.scalar_type() == at::kFloat
                        ? forward_impl<float>(x, weight, bias, running_mean, running_var, momentum, eps, relu, mean, invstd)

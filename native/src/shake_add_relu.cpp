@@ -8,6 +8,7 @@
 // On the CPU, with a, b and the residual in one dense layout (float32 or bfloat16), it is one
 // pass each way; elsewhere the same function runs on ATen ops.
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -186,6 +187,7 @@ struct ShakeAddRelu : public torch::autograd::Function<ShakeAddRelu> {
   static variable_list forward(AutogradContext* ctx, const at::Tensor& a, const at::Tensor& b,
                                const c10::optional<at::Tensor>& maybe_residual, const at::Tensor& alpha,
                                int64_t backward_mode, int64_t level, c10::optional<at::Generator> generator) {
+    RECORD_FUNCTION("shakenet::shake_shake_add_relu_forward", std::vector<c10::IValue>({a}));  // named in profiles
     sn::save_backward_coefficient(ctx, backward_mode, level, generator, alpha);
     at::Tensor residual = maybe_residual.value_or(at::Tensor());
     ctx->saved_data["has_residual"] = residual.defined();
