@@ -308,7 +308,7 @@ struct ChannelsLastBatchNorm : public torch::autograd::Function<ChannelsLastBatc
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
                             const at::Tensor& bias, at::Tensor running_mean, at::Tensor running_var, double momentum,
                             double eps, bool relu) {
-    RECORD_FUNCTION("shakenet::batch_norm_forward", std::vector<c10::IValue>({x}));  // named in profiles
+    RECORD_FUNCTION("shakenet::batch_norm_forward", c10::ArrayRef<const c10::IValue>{});  // named in profiles
     at::Tensor mean, invstd;
     at::Tensor y = x.scalar_type() == at::kFloat
                        ? forward_impl<float>(x, weight, bias, running_mean, running_var, momentum, eps, relu, mean, invstd)

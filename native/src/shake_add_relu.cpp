@@ -187,7 +187,7 @@ struct ShakeAddRelu : public torch::autograd::Function<ShakeAddRelu> {
   static variable_list forward(AutogradContext* ctx, const at::Tensor& a, const at::Tensor& b,
                                const c10::optional<at::Tensor>& maybe_residual, const at::Tensor& alpha,
                                int64_t backward_mode, int64_t level, c10::optional<at::Generator> generator) {
-    RECORD_FUNCTION("shakenet::shake_shake_add_relu_forward", std::vector<c10::IValue>({a}));  // named in profiles
+    RECORD_FUNCTION("shakenet::shake_shake_add_relu_forward", c10::ArrayRef<const c10::IValue>{});  // named in profiles
     sn::save_backward_coefficient(ctx, backward_mode, level, generator, alpha);
     at::Tensor residual = maybe_residual.value_or(at::Tensor());
     ctx->saved_data["has_residual"] = residual.defined();
