@@ -323,8 +323,7 @@ struct ChannelsLastBatchNorm : public torch::autograd::Function<ChannelsLastBatc
     variable_list saved = ctx->get_saved_variables();
     const at::Tensor& x = saved[0];
     if (!grad_outputs[0].defined()) return variable_list(8);
-    // Autograd may hand over the gradient in another layout or (from a float32 consumer) dtype.
-    at::Tensor dy = grad_outputs[0].to(x.scalar_type()).contiguous(at::MemoryFormat::ChannelsLast);
+    at::Tensor dy = sn::cpu::matching(grad_outputs[0], x);
     bool relu = ctx->saved_data["relu"].toBool();
     std::vector<at::Tensor> g = x.scalar_type() == at::kFloat
                                     ? backward_impl<float>(x, dy, saved[1], saved[2], saved[3], saved[4], relu)

@@ -41,4 +41,13 @@ T* data(const at::Tensor& t) {
   return t.defined() ? reinterpret_cast<T*>(t.data_ptr()) : nullptr;
 }
 
+// A gradient as the loops want it: the reference's dtype and dense layout (channels_last for a
+// 4-D channels_last reference, else contiguous); autograd may hand over another. Undefined stays so.
+inline at::Tensor matching(const at::Tensor& grad, const at::Tensor& reference) {
+  if (!grad.defined()) return grad;
+  bool channels_last = reference.dim() == 4 && reference.is_contiguous(at::MemoryFormat::ChannelsLast);
+  return grad.to(reference.scalar_type())
+      .contiguous(channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
+}
+
 }  // namespace sn::cpu

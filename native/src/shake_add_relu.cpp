@@ -23,6 +23,7 @@ namespace {
 
 using sn::cpu::data;
 using sn::cpu::load;
+using sn::cpu::matching;
 using sn::cpu::store;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
@@ -173,15 +174,6 @@ std::vector<at::Tensor> backward_values(const at::Tensor& g_out, const at::Tenso
   return {grad_a, grad_b, t};
 }
 
-// A gradient as the loops want it: out_relu's dtype and layout (autograd may hand over others).
-at::Tensor like(const at::Tensor& grad, const at::Tensor& reference) {
-  if (!grad.defined()) return grad;
-  at::MemoryFormat format = reference.is_contiguous(at::MemoryFormat::ChannelsLast) && reference.dim() == 4
-                                ? at::MemoryFormat::ChannelsLast
-                                : at::MemoryFormat::Contiguous;
-  return grad.to(reference.scalar_type()).contiguous(format);
-}
-
 struct ShakeAddRelu : public torch::autograd::Function<ShakeAddRelu> {
   // The residual is optional (autograd's argument walk needs an optional, not an undefined tensor).
   static variable_list forward(AutogradContext* ctx, const at::Tensor& a, const at::Tensor& b,
@@ -199,7 +191,7 @@ struct ShakeAddRelu : public torch::autograd::Function<ShakeAddRelu> {
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
     at::Tensor out_relu = ctx->get_saved_variables()[0];
-    at::Tensor g_out = like(grad_outputs[0], out_relu), g_relu = like(grad_outputs[1], out_relu);
+    at::Tensor g_out = matching(grad_outputs[0], out_relu), g_relu = matching(grad_outputs[1], out_relu);
     if (!g_out.defined() && !g_relu.defined()) return variable_list(7);
     at::Tensor beta = sn::backward_coefficient(ctx, out_relu);
     std::vector<at::Tensor> g = backward_values(g_out, g_relu, out_relu, beta);
@@ -232,13 +224,12 @@ extern "C" int32_t sn_shake_shake_add_relu(const sn_tensor* a, const sn_tensor* 
     }
     std::vector<at::Tensor> outputs;
     if (!training) {
-      at::Tensor half = at::full({1}, 0.5, x1.options());
       if (c10::GradMode::is_enabled()) {  // keep autograd's view: plain ops
         at::Tensor y = at::add(x1, x2).mul_(0.5);
         if (r.defined()) y = y + r;
         outputs = {y, at::relu(y)};
       } else {
-        outputs = forward_values(x1, x2, r, half);
+        outputs = forward_values(x1, x2, r, at::full({1}, 0.5, x1.options()));
       }
     } else {
       c10::optional<at::Generator> gen = sn::optional_generator(generator);

@@ -94,9 +94,9 @@ public final class Benchmark {
             arithmetic.put("counted", "2 FLOP per multiply-add of the convolutions and the linear layer, from the shapes run; "
                     + "a training step counts 3 forward passes (forward, input gradients, weight gradients)");
             out.put("arithmetic", arithmetic);
-            out.put("train_step_with_data", withPeak(device, withData(config, data.train(), step, device, steps, warmup), trainGflop));
-            out.put("model_step", withPeak(device, modelOnly(config, data.train(), step, model, sgd, device, steps, warmup), trainGflop));
-            out.put("eval", withPeak(device, evaluation(config, data.test(), model, device, steps, warmup), forwardGflop));
+            out.put("train_step_with_data", finishSection(device, withData(config, data.train(), step, device, steps, warmup), trainGflop));
+            out.put("model_step", finishSection(device, modelOnly(config, data.train(), step, model, sgd, device, steps, warmup), trainGflop));
+            out.put("eval", finishSection(device, evaluation(config, data.test(), model, device, steps, warmup), forwardGflop));
             if (profileSteps > 0) out.put("profile", profile(config, data.train(), step, device, profileSteps));
         }
         Map<String, Object> ceiling = ConvolutionCeiling.measure(device, config.precision(), config.memoryFormat(), steps, warmup);
@@ -122,7 +122,7 @@ public final class Benchmark {
      * Adds the arithmetic rate the section's median reached and its peak device memory (CUDA) to
      * its timing, and resets the peak for the next section.
      */
-    private static Map<String, Object> withPeak(Device device, Map<String, Object> section, double gflopPerImage) {
+    private static Map<String, Object> finishSection(Device device, Map<String, Object> section, double gflopPerImage) {
         section.put("gflop_per_second", ((Stats) section.get("images_per_second")).median() * gflopPerImage);
         if (device.isCuda()) {
             int index = Math.max(device.index(), 0);
@@ -154,8 +154,8 @@ public final class Benchmark {
                                                  int steps, int warmup) {
         int batch = config.batchSize();
         double[] total = new double[steps], forward = new double[steps], backward = new double[steps], optimizer = new double[steps];
-        try (TensorScope scope = TensorScope.open(); Batches batches = Batches.training(repeat(train, batch), batch, config.seed(), 0, true)) {
-            Tensor[] xy = step.upload(batches.next());
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor[] xy = firstBatch(config, train, step);
             for (int i = 0; i < warmup + steps; i++) {
                 try (TensorScope stepScope = TensorScope.open()) {
                     long t0 = System.nanoTime();
@@ -209,15 +209,22 @@ public final class Benchmark {
         return timing(seconds, batch);
     }
 
+    /** One augmented training batch on the device, for the measurements that reuse a single batch. */
+    private static Tensor[] firstBatch(RunConfig config, ImageSet train, TrainStep step) {
+        int batch = config.batchSize();
+        try (Batches batches = Batches.training(repeat(train, batch), batch, config.seed(), 0, true)) {
+            return step.upload(batches.next());
+        }
+    }
+
     /**
      * Where a training step's time goes: libtorch's profiler over {@code steps} model steps, the
      * ops with the most self time first (self: not counting the ops they called).
      */
     private static Map<String, Object> profile(RunConfig config, ImageSet train, TrainStep step, Device device, int steps) {
-        int batch = config.batchSize();
         Map<String, Object> out = new LinkedHashMap<>();
-        try (TensorScope scope = TensorScope.open(); Batches batches = Batches.training(repeat(train, batch), batch, config.seed(), 0, true)) {
-            Tensor[] xy = step.upload(batches.next());
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor[] xy = firstBatch(config, train, step);
             List<OpProfiler.Op> ops;
             long start;
             OpProfiler profiler = OpProfiler.start();
