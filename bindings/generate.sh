@@ -18,12 +18,15 @@ if [[ -z "$jextract" || ! -x "$jextract" ]]; then
   exit 1
 fi
 
-# Only the ABI's own declarations: every sn_ function and SN_ constant in the header. The
+# Only the ABI's own declarations: every sn_ function, struct and SN_ constant in the header. The
 # library itself is loaded by dev.shakenet.torch.NativeLibrary, so no --library is given and
 # the generated code looks symbols up in the loader's libraries.
 includes=()
 for fn in $(grep -oE '\bsn_[a-z0-9_]+[[:space:]]*\(' "$header" | tr -d '( ' | sort -u); do
   includes+=(--include-function "$fn")
+done
+for struct in $(grep -oE '^typedef struct sn_[a-z0-9_]+ \{' "$header" | awk '{print $3}'); do
+  includes+=(--include-struct "$struct" --include-typedef "$struct")
 done
 for constant in $(grep -oE '\bSN_[A-Z0-9_]+\b' "$header" | grep -v '^SN_GUARD$' | sort -u); do
   includes+=(--include-constant "$constant")

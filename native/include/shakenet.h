@@ -23,7 +23,7 @@ extern "C" {
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library whose
  * sn_abi_version differs from the SN_ABI_VERSION its bindings were generated from. */
-#define SN_ABI_VERSION 8
+#define SN_ABI_VERSION 9
 
 typedef struct sn_tensor sn_tensor;
 typedef struct sn_generator sn_generator;
@@ -104,6 +104,27 @@ int32_t sn_profiler_stop(const char *json_path);
  * the peak; errors on a CPU-only build. */
 int32_t sn_cuda_memory(int32_t index, int64_t *allocated, int64_t *peak);
 int32_t sn_cuda_reset_peak_memory(int32_t index);
+/* CPU tensor memory. ShakeNet's caching allocator (see native/src/cpu_allocator.cpp) keeps
+ * freed blocks of 256 KiB and more mapped for the next request of the same size, instead of
+ * glibc's malloc (libtorch's default); use_caching(0) puts libtorch's default back. Call it
+ * before the tensors it should serve are made; tensors made earlier stay valid. The counts cover
+ * tensors made while the caching allocator was installed. */
+typedef struct sn_cpu_memory_stats {
+    int64_t live_bytes;        /* held by tensors now */
+    int64_t peak_live_bytes;   /* most held at once since the last reset */
+    int64_t mapped_bytes;      /* cached blocks mapped now, live or idle */
+    int64_t peak_mapped_bytes; /* most mapped at once since the last reset */
+    int64_t idle_bytes;        /* mapped, freed, waiting for reuse */
+    int64_t released_bytes;    /* idle blocks given back to the OS so far */
+    int64_t hits;              /* large requests served by an idle block */
+    int64_t misses;            /* large requests that needed a new mapping */
+} sn_cpu_memory_stats;
+int32_t sn_cpu_allocator_use_caching(int32_t caching);
+int32_t sn_cpu_allocator_is_caching(int32_t *out);
+int32_t sn_cpu_memory(sn_cpu_memory_stats *out);
+int32_t sn_cpu_memory_reset_peak(void);
+/* Gives every idle cached block back to the OS. */
+int32_t sn_cpu_memory_release_idle(void);
 /* Waits for all work queued on the device (for timing); a no-op on the CPU. */
 int32_t sn_synchronize(int32_t device_type, int32_t device_index);
 /* Seeds libtorch's default generators on every device. */

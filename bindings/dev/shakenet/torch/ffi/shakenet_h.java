@@ -23,10 +23,10 @@ public class shakenet_h extends shakenet_h$shared {
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
-    private static final int SN_ABI_VERSION = (int)8L;
+    private static final int SN_ABI_VERSION = (int)9L;
     /**
      * {@snippet lang=c :
-     * #define SN_ABI_VERSION 8
+     * #define SN_ABI_VERSION 9
      * }
      */
     public static int SN_ABI_VERSION() {
@@ -1013,6 +1013,302 @@ public class shakenet_h extends shakenet_h$shared {
                 traceDowncall("sn_cuda_reset_peak_memory", index);
             }
             return (int)mh$.invokeExact(index);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_cpu_allocator_use_caching {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_allocator_use_caching");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_allocator_use_caching(int32_t caching)
+     * }
+     */
+    public static FunctionDescriptor sn_cpu_allocator_use_caching$descriptor() {
+        return sn_cpu_allocator_use_caching.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_allocator_use_caching(int32_t caching)
+     * }
+     */
+    public static MethodHandle sn_cpu_allocator_use_caching$handle() {
+        return sn_cpu_allocator_use_caching.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_allocator_use_caching(int32_t caching)
+     * }
+     */
+    public static MemorySegment sn_cpu_allocator_use_caching$address() {
+        return sn_cpu_allocator_use_caching.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_cpu_allocator_use_caching(int32_t caching)
+     * }
+     */
+    public static int sn_cpu_allocator_use_caching(int caching) {
+        var mh$ = sn_cpu_allocator_use_caching.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_cpu_allocator_use_caching", caching);
+            }
+            return (int)mh$.invokeExact(caching);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_cpu_allocator_is_caching {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_allocator_is_caching");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_allocator_is_caching(int32_t *out)
+     * }
+     */
+    public static FunctionDescriptor sn_cpu_allocator_is_caching$descriptor() {
+        return sn_cpu_allocator_is_caching.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_allocator_is_caching(int32_t *out)
+     * }
+     */
+    public static MethodHandle sn_cpu_allocator_is_caching$handle() {
+        return sn_cpu_allocator_is_caching.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_allocator_is_caching(int32_t *out)
+     * }
+     */
+    public static MemorySegment sn_cpu_allocator_is_caching$address() {
+        return sn_cpu_allocator_is_caching.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_cpu_allocator_is_caching(int32_t *out)
+     * }
+     */
+    public static int sn_cpu_allocator_is_caching(MemorySegment out) {
+        var mh$ = sn_cpu_allocator_is_caching.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_cpu_allocator_is_caching", out);
+            }
+            return (int)mh$.invokeExact(out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_cpu_memory {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_memory");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_memory(sn_cpu_memory_stats *out)
+     * }
+     */
+    public static FunctionDescriptor sn_cpu_memory$descriptor() {
+        return sn_cpu_memory.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_memory(sn_cpu_memory_stats *out)
+     * }
+     */
+    public static MethodHandle sn_cpu_memory$handle() {
+        return sn_cpu_memory.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_memory(sn_cpu_memory_stats *out)
+     * }
+     */
+    public static MemorySegment sn_cpu_memory$address() {
+        return sn_cpu_memory.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_cpu_memory(sn_cpu_memory_stats *out)
+     * }
+     */
+    public static int sn_cpu_memory(MemorySegment out) {
+        var mh$ = sn_cpu_memory.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_cpu_memory", out);
+            }
+            return (int)mh$.invokeExact(out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_cpu_memory_reset_peak {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_memory_reset_peak");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_memory_reset_peak()
+     * }
+     */
+    public static FunctionDescriptor sn_cpu_memory_reset_peak$descriptor() {
+        return sn_cpu_memory_reset_peak.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_memory_reset_peak()
+     * }
+     */
+    public static MethodHandle sn_cpu_memory_reset_peak$handle() {
+        return sn_cpu_memory_reset_peak.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_memory_reset_peak()
+     * }
+     */
+    public static MemorySegment sn_cpu_memory_reset_peak$address() {
+        return sn_cpu_memory_reset_peak.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_cpu_memory_reset_peak()
+     * }
+     */
+    public static int sn_cpu_memory_reset_peak() {
+        var mh$ = sn_cpu_memory_reset_peak.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_cpu_memory_reset_peak");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_cpu_memory_release_idle {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_memory_release_idle");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_memory_release_idle()
+     * }
+     */
+    public static FunctionDescriptor sn_cpu_memory_release_idle$descriptor() {
+        return sn_cpu_memory_release_idle.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_memory_release_idle()
+     * }
+     */
+    public static MethodHandle sn_cpu_memory_release_idle$handle() {
+        return sn_cpu_memory_release_idle.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_memory_release_idle()
+     * }
+     */
+    public static MemorySegment sn_cpu_memory_release_idle$address() {
+        return sn_cpu_memory_release_idle.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_cpu_memory_release_idle()
+     * }
+     */
+    public static int sn_cpu_memory_release_idle() {
+        var mh$ = sn_cpu_memory_release_idle.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_cpu_memory_release_idle");
+            }
+            return (int)mh$.invokeExact();
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

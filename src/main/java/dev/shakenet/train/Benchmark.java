@@ -8,6 +8,7 @@ import dev.shakenet.nn.MultiplyAdds;
 import dev.shakenet.nn.Shake;
 import dev.shakenet.nn.ShakeResNet;
 import dev.shakenet.optim.Sgd;
+import dev.shakenet.torch.CpuMemory;
 import dev.shakenet.torch.DType;
 import dev.shakenet.torch.Device;
 import dev.shakenet.torch.Functional;
@@ -59,7 +60,7 @@ public final class Benchmark {
     public static Map<String, Object> run(RunConfig config, Cifar10.Splits data, String dataSource, int steps, int warmup, int profileSteps)
             throws IOException {
         Device device = Devices.resolve(config);
-        Torch.setNumThreads(config.threads() > 0 ? config.threads() : Runtime.getRuntime().availableProcessors());
+        ProcessSettings.apply(config);
         Torch.manualSeed(config.seed());
         if (device.isCuda()) Torch.resetCudaPeakMemory(Math.max(device.index(), 0));
         RunConfig.Model m = config.model();
@@ -71,6 +72,7 @@ public final class Benchmark {
         out.put("precision", config.precision().name().toLowerCase());
         out.put("memory_format", config.memoryFormat().name().toLowerCase());
         out.put("threads", Torch.numThreads());
+        out.put("cpu_allocator", config.cpuAllocator().name().toLowerCase());
         out.put("batch_size", config.batchSize());
         out.put("eval_batch_size", config.evalBatchSize());
         out.put("libtorch", Torch.version());
@@ -104,6 +106,7 @@ public final class Benchmark {
         ceiling.put("train_step_images_per_second_bound", ceilingRate / trainGflop);
         out.put("convolution_ceiling", ceiling);
         out.put("peak_rss_bytes", peakResidentBytes());
+        if (CpuMemory.isCaching()) out.put("cpu_allocator_totals", CpuMemory.stats());
         return out;
     }
 
@@ -119,11 +122,16 @@ public final class Benchmark {
     }
 
     /**
-     * Adds the arithmetic rate the section's median reached and its peak device memory (CUDA) to
-     * its timing, and resets the peak for the next section.
+     * Adds the arithmetic rate the section's median reached, its peak device memory (CUDA) and the
+     * peak bytes of CPU tensors (caching allocator) to its timing, and resets the peaks for the
+     * next section.
      */
     private static Map<String, Object> finishSection(Device device, Map<String, Object> section, double gflopPerImage) {
         section.put("gflop_per_second", ((Stats) section.get("images_per_second")).median() * gflopPerImage);
+        if (CpuMemory.isCaching()) {
+            section.put("peak_cpu_tensor_bytes", CpuMemory.stats().peakLiveBytes());
+            CpuMemory.resetPeak();
+        }
         if (device.isCuda()) {
             int index = Math.max(device.index(), 0);
             section.put("peak_device_bytes", Torch.cudaMemory(index)[1]);

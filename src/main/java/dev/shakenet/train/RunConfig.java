@@ -22,6 +22,7 @@ public record RunConfig(
         Precision precision,
         long seed,
         int threads,
+        CpuAllocator cpuAllocator,
         String output,
         int evalInterval,
         int logInterval,
@@ -62,6 +63,13 @@ public record RunConfig(
      */
     public record Data(String path, boolean download, boolean augment, int trainLimit, int testLimit) {}
 
+    /**
+     * Which allocator serves CPU tensors: ShakeNet's caching one (freed blocks kept for the next
+     * request of the same size: peak memory stays at what a step holds live) or glibc's malloc,
+     * libtorch's default.
+     */
+    public enum CpuAllocator { CACHING, SYSTEM }
+
     /** The paper's Shake-Shake-26 2x32d recipe on one device, 1800 epochs, on the CPU unless a GPU is there. */
     public static final RunConfig DEFAULTS = new RunConfig(
             "run",
@@ -78,6 +86,7 @@ public record RunConfig(
             Precision.FP32,
             0,
             0,
+            CpuAllocator.CACHING,
             null,
             1,
             50,

@@ -65,7 +65,7 @@ public final class Trainer implements AutoCloseable {
         this.runDir = runDir;
         this.device = Devices.resolve(config);
         this.format = config.memoryFormat();
-        Torch.setNumThreads(config.threads() > 0 ? config.threads() : Runtime.getRuntime().availableProcessors());
+        ProcessSettings.apply(config);
         Torch.manualSeed(config.seed());
         initGenerator = Generator.create(Device.CPU, config.seed());
         shakeGenerator = Generator.create(device, config.seed() + 1);
