@@ -6,7 +6,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.GZIPInputStream;
@@ -39,16 +39,44 @@ public final class Cifar10 {
      * or {@value #ARCHIVE}, or the archive itself.
      */
     public static Splits load(Path path) throws IOException {
+        return load(path, 0, 0);
+    }
+
+    /** As {@link #load(Path)}, keeping only the first {@code trainLimit} / {@code testLimit} images (0: all). */
+    public static Splits load(Path path, int trainLimit, int testLimit) throws IOException {
         Path source = find(path);
         if (source == null) {
             throw new DataException("no CIFAR-10 found at " + path + ": expected " + path.resolve(FOLDER)
                     + "/ (data_batch_1.bin ... data_batch_5.bin, test_batch.bin) or " + path.resolve(ARCHIVE)
                     + ". Point data.path at a copy, or set data.download: true to fetch the official archive.");
         }
-        Map<String, byte[]> files = Files.isDirectory(source) ? readFolder(source) : readArchive(source);
-        List<byte[]> train = new ArrayList<>();
-        for (String name : TRAIN_FILES) train.add(files.get(name));
-        return new Splits(decode(train, TRAIN_FILES, source), decode(List.of(files.get(TEST_FILE)), List.of(TEST_FILE), source));
+        boolean folder = Files.isDirectory(source);
+        Map<String, Long> sizes = folder ? folderSizes(source) : archiveSizes(source);
+        // Each file's first image: the training files follow one another in TRAIN_FILES order.
+        Map<String, Integer> first = new HashMap<>();
+        int trainImages = 0;
+        for (String name : TRAIN_FILES) {
+            first.put(name, trainImages);
+            trainImages += (int) (sizes.get(name) / RECORD_BYTES);
+        }
+        first.put(TEST_FILE, 0);
+        RecordReader train = new RecordReader(trainImages, trainLimit);
+        RecordReader test = new RecordReader((int) (sizes.get(TEST_FILE) / RECORD_BYTES), testLimit);
+        Placement place = (name, in, where) -> {
+            RecordReader into = name.equals(TEST_FILE) ? test : train;
+            if (into.wants(first.get(name))) into.read(in, sizes.get(name), where, first.get(name));
+        };
+        if (folder) {
+            readFolder(source, place);
+        } else {
+            readArchive(source, place);
+        }
+        return new Splits(train.build(), test.build());
+    }
+
+    /** Decodes one CIFAR-10 file, named by its base name, from {@code in}; {@code where} names it in messages. */
+    private interface Placement {
+        void read(String name, InputStream in, String where) throws IOException;
     }
 
     /** The folder or archive {@link #load} would read, or null when there is none. */
@@ -60,36 +88,60 @@ public final class Cifar10 {
         return null;
     }
 
-    private static Map<String, byte[]> readFolder(Path folder) throws IOException {
-        Map<String, byte[]> files = new LinkedHashMap<>();
+    private static Map<String, Long> folderSizes(Path folder) throws IOException {
+        Map<String, Long> sizes = new HashMap<>();
         for (String name : allFiles()) {
             Path file = folder.resolve(name);
             if (!Files.isRegularFile(file)) throw new DataException(file + " is missing: a CIFAR-10 folder holds " + String.join(", ", allFiles()));
             checkSize(file.toString(), Files.size(file));
-            files.put(name, Files.readAllBytes(file));
+            sizes.put(name, Files.size(file));
         }
-        return files;
+        return sizes;
     }
 
-    private static Map<String, byte[]> readArchive(Path archive) throws IOException {
-        Map<String, byte[]> files = new LinkedHashMap<>();
+    private static void readFolder(Path folder, Placement place) throws IOException {
+        for (String name : allFiles()) {
+            Path file = folder.resolve(name);
+            try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+                place.read(name, in, file.toString());
+            }
+        }
+    }
+
+    /** A first pass over the archive for the sizes of its CIFAR-10 files (about a second for the official one). */
+    private static Map<String, Long> archiveSizes(Path archive) throws IOException {
+        Map<String, Long> sizes = new HashMap<>();
+        forEachEntry(archive, (tar, entry, name) -> {
+            checkSize(archive + "!" + entry.name(), entry.size());
+            sizes.put(name, entry.size());
+        });
+        for (String name : allFiles()) {
+            if (!sizes.containsKey(name)) throw new DataException(archive + " has no " + name + ": is it the CIFAR-10 binary version?");
+        }
+        return sizes;
+    }
+
+    private static void readArchive(Path archive, Placement place) throws IOException {
+        forEachEntry(archive, (tar, entry, name) -> place.read(name, tar.content(entry), archive + "!" + name));
+    }
+
+    private interface EntryVisitor {
+        void visit(TarReader tar, TarReader.Entry entry, String name) throws IOException;
+    }
+
+    /** Calls {@code visitor} for each CIFAR-10 file of the archive, in the archive's order. */
+    private static void forEachEntry(Path archive, EntryVisitor visitor) throws IOException {
         List<String> wanted = allFiles();
         try (InputStream in = new GZIPInputStream(new BufferedInputStream(Files.newInputStream(archive), 1 << 20), 1 << 16)) {
             TarReader tar = new TarReader(in);
             for (TarReader.Entry entry; (entry = tar.next()) != null; ) {
-                String base = entry.name().substring(entry.name().lastIndexOf('/') + 1);
-                if (!wanted.contains(base)) continue;
-                checkSize(archive + "!" + entry.name(), entry.size());
-                files.put(base, tar.read(entry));
+                String name = entry.name().substring(entry.name().lastIndexOf('/') + 1);
+                if (wanted.contains(name)) visitor.visit(tar, entry, name);
             }
         } catch (java.util.zip.ZipException | java.io.EOFException e) {
             throw new DataException(archive + " is not a complete gzip-compressed tar archive (" + e.getMessage()
                     + "): download it again or extract it and point data.path at the folder");
         }
-        for (String name : wanted) {
-            if (!files.containsKey(name)) throw new DataException(archive + " has no " + name + ": is it the CIFAR-10 binary version?");
-        }
-        return files;
     }
 
     private static List<String> allFiles() {
@@ -105,27 +157,5 @@ public final class Cifar10 {
                     + "and 3,072 pixel bytes; an official file has " + RECORDS_PER_FILE + " records, " + (long) RECORDS_PER_FILE * RECORD_BYTES
                     + " bytes). It is truncated or not CIFAR-10's binary format.");
         }
-    }
-
-    /** Splits raw records into pixels and labels, checking every label is a CIFAR-10 class. */
-    static ImageSet decode(List<byte[]> files, List<String> names, Path source) {
-        int count = 0;
-        for (byte[] f : files) count += f.length / RECORD_BYTES;
-        byte[] pixels = new byte[count * ImageSet.IMAGE_BYTES];
-        byte[] labels = new byte[count];
-        int image = 0;
-        for (int f = 0; f < files.size(); f++) {
-            byte[] raw = files.get(f);
-            for (int r = 0; r < raw.length / RECORD_BYTES; r++, image++) {
-                int label = raw[r * RECORD_BYTES] & 0xff;
-                if (label >= CLASSES) {
-                    throw new DataException(source + "/" + names.get(f) + ": record " + r + " has label " + label
-                            + "; CIFAR-10 labels are 0..9 (is this CIFAR-100, or not CIFAR at all?)");
-                }
-                labels[image] = (byte) label;
-                System.arraycopy(raw, r * RECORD_BYTES + 1, pixels, image * ImageSet.IMAGE_BYTES, ImageSet.IMAGE_BYTES);
-            }
-        }
-        return new ImageSet(pixels, labels, count);
     }
 }

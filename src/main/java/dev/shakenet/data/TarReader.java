@@ -39,13 +39,30 @@ final class TarReader {
         }
     }
 
-    /** The whole content of {@code entry}, which must be the entry {@link #next()} just returned. */
-    byte[] read(Entry entry) throws IOException {
-        if (entry.size() > Integer.MAX_VALUE - 16) throw new DataException(entry.name() + " is too large to read into memory");
-        byte[] data = new byte[(int) entry.size()];
-        if (!readFully(data)) throw new java.io.EOFException("archive ends inside " + entry.name());
-        pending -= entry.size();
-        return data;
+    /**
+     * The content of {@code entry} (the entry {@link #next()} just returned) as a stream of at
+     * most its size; what is left unread is skipped by the next call to {@link #next()}.
+     */
+    InputStream content(Entry entry) {
+        return new InputStream() {
+            private long left = entry.size();
+
+            @Override
+            public int read() throws IOException {
+                byte[] one = new byte[1];
+                return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                if (left == 0) return -1;
+                int n = in.read(b, off, (int) Math.min(len, left));
+                if (n < 0) throw new java.io.EOFException("archive ends inside " + entry.name());
+                left -= n;
+                pending -= n;
+                return n;
+            }
+        };
     }
 
     private boolean readFully(byte[] buffer) throws IOException {

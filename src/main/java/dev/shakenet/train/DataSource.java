@@ -26,7 +26,6 @@ public final class DataSource {
                         archive.path(), archive.md5(), Download.CIFAR10_MD5);
             }
         }
-        Cifar10.Splits splits = Cifar10.load(path);
-        return new Cifar10.Splits(splits.train().first(data.trainLimit()), splits.test().first(data.testLimit()));
+        return Cifar10.load(path, data.trainLimit(), data.testLimit());
     }
 }

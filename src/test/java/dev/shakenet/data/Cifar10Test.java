@@ -47,6 +47,36 @@ class Cifar10Test {
     }
 
     @Test
+    void anArchiveInAnyOrderGivesTheImagesInFileOrder() throws Exception {
+        CifarFiles.writeFolder(tmp, 3);
+        Path archive = tmp.resolve(Cifar10.ARCHIVE);
+        // The shared official archive holds its files in this order.
+        String d = Cifar10.FOLDER + "/";
+        Process tar = new ProcessBuilder("tar", "czf", archive.toString(), "-C", tmp.toString(), d + "data_batch_4.bin",
+                d + "data_batch_5.bin", d + "data_batch_2.bin", d + "data_batch_1.bin", d + "data_batch_3.bin", d + "test_batch.bin")
+                .inheritIO().start();
+        assertEquals(0, tar.waitFor());
+        Cifar10.Splits fromArchive = Cifar10.load(archive);
+        Cifar10.Splits fromFolder = Cifar10.load(tmp.resolve(Cifar10.FOLDER));
+        assertArrayEquals(fromFolder.train().pixels(), fromArchive.train().pixels());
+        assertArrayEquals(fromFolder.train().labels(), fromArchive.train().labels());
+        assertArrayEquals(fromFolder.test().labels(), fromArchive.test().labels());
+    }
+
+    @Test
+    void limitsKeepTheFirstImagesAcrossFiles() throws Exception {
+        CifarFiles.writeFolder(tmp, 3);
+        Cifar10.Splits all = Cifar10.load(tmp);
+        Cifar10.Splits some = Cifar10.load(tmp, 8, 2); // files 1 and 2 whole, 2 images of file 3
+        assertEquals(8, some.train().count());
+        assertEquals(2, some.test().count());
+        assertArrayEquals(java.util.Arrays.copyOf(all.train().pixels(), 8 * ImageSet.IMAGE_BYTES), some.train().pixels());
+        assertArrayEquals(java.util.Arrays.copyOf(all.train().labels(), 8), some.train().labels());
+        assertArrayEquals(java.util.Arrays.copyOf(all.test().labels(), 2), some.test().labels());
+        assertEquals(15, Cifar10.load(tmp, 100, 0).train().count(), "a limit above the count keeps all");
+    }
+
+    @Test
     void missingFilesAreNamed() throws IOException {
         Path folder = CifarFiles.writeFolder(tmp, 2);
         Files.delete(folder.resolve("data_batch_4.bin"));
