@@ -54,9 +54,9 @@ class BlockCache {
     } else {
       if (cached) {
         stats_.misses++;
-        make_room(bytes);
+        data = recycle(bytes);
       }
-      data = fresh(bytes, cached);
+      if (data == nullptr) data = fresh(bytes, cached);
     }
     stats_.live_bytes += static_cast<int64_t>(bytes);
     stats_.peak_live_bytes = std::max(stats_.peak_live_bytes, stats_.live_bytes);
@@ -103,25 +103,52 @@ class BlockCache {
 
   void* reuse(size_t bytes) {
     auto it = idle_.find(bytes);
-    if (it == idle_.end()) return nullptr;
-    void* data = it->second.back();
-    it->second.pop_back();
-    if (it->second.empty()) idle_.erase(it);
-    stats_.idle_bytes -= static_cast<int64_t>(bytes);
+    return it == idle_.end() ? nullptr : pop_idle(it);
+  }
+
+  // A miss that would take the mapped total past the most the cached blocks were ever needed
+  // for at once (live plus a request) resizes an idle block to the request instead (mremap:
+  // its pages are resident already, so only growth costs page faults, where a fresh mapping
+  // faults in and zeroes every page), then unmaps idle blocks while the total is still above
+  // that bound. Best fit first: the smallest idle size that covers what is wanted, else the
+  // largest. Null when there is room for a fresh mapping, or nothing idle to resize.
+  void* recycle(size_t bytes) {
+    int64_t request = static_cast<int64_t>(bytes);
+    demand_peak_ = std::max(demand_peak_, cached_live() + request);
+    if (stats_.mapped_bytes + request <= demand_peak_ || idle_.empty()) return nullptr;
+    auto it = best_fit(bytes);
+    size_t old = it->first;
+    void* block = pop_idle(it);
+    void* data = mremap(block, old, bytes, MREMAP_MAYMOVE);
+    blocks_.erase(block);
+    stats_.mapped_bytes -= static_cast<int64_t>(old);
+    if (data == MAP_FAILED) {  // the block is gone either way: map anew
+      munmap(block, old);
+      stats_.released_bytes += static_cast<int64_t>(old);
+      return nullptr;
+    }
+    if (old > bytes) stats_.released_bytes += static_cast<int64_t>(old - bytes);
+    blocks_.emplace(data, Block{bytes, true});
+    stats_.mapped_bytes += request;
+    while (stats_.mapped_bytes > demand_peak_ && !idle_.empty()) {
+      release(best_fit(static_cast<size_t>(stats_.mapped_bytes - demand_peak_)));
+    }
+    stats_.peak_mapped_bytes = std::max(stats_.peak_mapped_bytes, stats_.mapped_bytes);
     return data;
   }
 
-  // Before mapping `bytes` more: unmaps idle blocks until the mapped total plus the request is
-  // within the most the cached blocks were ever needed for at once (live plus a request). Best
-  // fit first: the smallest idle size that covers what is missing, else the largest, repeatedly.
-  void make_room(size_t bytes) {
-    int64_t request = static_cast<int64_t>(bytes);
-    demand_peak_ = std::max(demand_peak_, cached_live() + request);
-    while (stats_.mapped_bytes + request > demand_peak_ && !idle_.empty()) {
-      int64_t missing = stats_.mapped_bytes + request - demand_peak_;
-      auto fit = idle_.lower_bound(static_cast<size_t>(missing));
-      release(fit != idle_.end() ? fit : std::prev(idle_.end()));
-    }
+  std::map<size_t, std::vector<void*>>::iterator best_fit(size_t bytes) {
+    auto fit = idle_.lower_bound(bytes);
+    return fit != idle_.end() ? fit : std::prev(idle_.end());
+  }
+
+  // Takes one idle block of the size `it` points to off the idle lists.
+  void* pop_idle(std::map<size_t, std::vector<void*>>::iterator it) {
+    void* data = it->second.back();
+    stats_.idle_bytes -= static_cast<int64_t>(it->first);
+    it->second.pop_back();
+    if (it->second.empty()) idle_.erase(it);
+    return data;
   }
 
   int64_t cached_live() const { return stats_.mapped_bytes - stats_.idle_bytes; }
@@ -129,12 +156,9 @@ class BlockCache {
   // Unmaps one idle block of the size `it` points to.
   void release(std::map<size_t, std::vector<void*>>::iterator it) {
     size_t bytes = it->first;
-    void* data = it->second.back();
-    it->second.pop_back();
-    if (it->second.empty()) idle_.erase(it);
+    void* data = pop_idle(it);
     munmap(data, bytes);
     blocks_.erase(data);
-    stats_.idle_bytes -= static_cast<int64_t>(bytes);
     stats_.mapped_bytes -= static_cast<int64_t>(bytes);
     stats_.released_bytes += static_cast<int64_t>(bytes);
   }

@@ -90,17 +90,35 @@ class CpuMemoryTest {
         for (int i = 0; i < 4; i++) four[i] = filled(i, FLOATS_8_MIB); // 32 MiB at once
         for (Tensor t : four) t.close();
         assertEquals(s0.mappedBytes() + 32 * MIB, CpuMemory.stats().mappedBytes());
-        // 24 MiB more would map 56 MiB where 32 were ever needed: three idle 8 MiB blocks go first.
+        // 24 MiB more would map 56 MiB where 32 were ever needed: one idle 8 MiB block is grown
+        // into the 24 MiB one, and two more are unmapped.
         try (Tensor big = filled(7, 3 * FLOATS_8_MIB)) {
             CpuMemory.Stats s = CpuMemory.stats();
             assertEquals(s0.mappedBytes() + 32 * MIB, s.mappedBytes());
-            assertEquals(s0.releasedBytes() + 24 * MIB, s.releasedBytes());
+            assertEquals(s0.releasedBytes() + 16 * MIB, s.releasedBytes());
             assertEquals(8 * MIB, s.idleBytes());
             assertEquals(7.0 * 3 * FLOATS_8_MIB, sum(big));
         }
         CpuMemory.releaseIdle();
         assertEquals(0, CpuMemory.stats().idleBytes());
         assertEquals(s0.mappedBytes(), CpuMemory.stats().mappedBytes(), "everything unmapped again");
+    }
+
+    @Test
+    void aShrunkBlockKeepsItsContentsApartFromOthers() {
+        CpuMemory.Stats s0 = CpuMemory.stats();
+        try (Tensor a = filled(1, FLOATS_8_MIB); Tensor b = filled(2, FLOATS_8_MIB)) {
+            assertEquals(s0.mappedBytes() + 16 * MIB, CpuMemory.stats().mappedBytes());
+        }
+        // 16 MiB were needed at once; 4 MiB + 16 MiB idle would exceed it: an idle 8 MiB block
+        // is shrunk to 4 MiB, so the mapped total falls to 12 MiB, nothing new is mapped.
+        try (Tensor small = filled(3, FLOATS_8_MIB / 2); Tensor other = filled(4, FLOATS_8_MIB)) {
+            CpuMemory.Stats s = CpuMemory.stats();
+            assertEquals(s0.mappedBytes() + 12 * MIB, s.mappedBytes());
+            assertEquals(s0.releasedBytes() + 4 * MIB, s.releasedBytes());
+            assertEquals(3.0 * FLOATS_8_MIB / 2, sum(small));
+            assertEquals(4.0 * FLOATS_8_MIB, sum(other));
+        }
     }
 
     @Test
