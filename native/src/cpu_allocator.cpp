@@ -7,11 +7,11 @@
 // and 1.57 GB from run to run (1.31 GB with this allocator). Here a block of kCachedBytes or more is mapped with mmap (2 MiB aligned, with
 // transparent huge pages, from 2 MiB up), and when freed it waits for the next request of exactly
 // its page-rounded size, which in a training loop is the same op one step later: no malloc, no
-// page faults. A request no idle block fits first unmaps idle blocks until the mapped total plus
-// the request is within the most the cached blocks were ever needed for at once (live plus one
-// request), so memory is bounded by the true peak, and shapes that change (evaluation, a short
-// last batch) or sizes whose peaks fall at different moments of a step cost page faults, never
-// growth. Smaller blocks use aligned malloc. Every byte is counted, so the bench can report the
+// page faults. A request no idle block fits, when mapping it would take the mapped total past
+// the most the cached blocks were ever needed for at once (live plus one request), resizes an
+// idle block instead (and unmaps more if still past it): memory stays bounded by the true peak,
+// and shapes that change (evaluation, a short last batch) or sizes whose peaks fall at different
+// moments of a step cost a few page faults, never growth. Smaller blocks use aligned malloc. Every byte is counted, so the bench can report the
 // peak bytes held by CPU tensors.
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/alignment.h>
