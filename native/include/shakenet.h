@@ -23,7 +23,7 @@ extern "C" {
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library whose
  * sn_abi_version differs from the SN_ABI_VERSION its bindings were generated from. */
-#define SN_ABI_VERSION 9
+#define SN_ABI_VERSION 10
 
 typedef struct sn_tensor sn_tensor;
 typedef struct sn_generator sn_generator;
@@ -257,6 +257,15 @@ int32_t sn_conv2d(const sn_tensor *input, const sn_tensor *weight, const sn_tens
 int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias,
                       sn_tensor *running_mean, sn_tensor *running_var, int32_t training,
                       int32_t relu, double momentum, double eps, sn_tensor **out);
+/* Two batch norms side by side: input (N,2C,H,W) holds the first's C channels, then the
+ * second's (the two branches' conv1, computed as one convolution); each half is normalized with
+ * its own parameters and running statistics (updated in place in training), optionally followed
+ * by ReLU, and comes out as its own (N,C,H,W) tensor in the input's memory format. */
+int32_t sn_batch_norm_pair(const sn_tensor *input, const sn_tensor *weight1, const sn_tensor *bias1,
+                           sn_tensor *running_mean1, sn_tensor *running_var1, const sn_tensor *weight2,
+                           const sn_tensor *bias2, sn_tensor *running_mean2, sn_tensor *running_var2,
+                           int32_t training, int32_t relu, double momentum, double eps, sn_tensor **out1,
+                           sn_tensor **out2);
 int32_t sn_relu(const sn_tensor *input, sn_tensor **out);
 int32_t sn_relu_(sn_tensor *tensor);
 /* The shortcut's one-pixel shift: out[:, :, i, j] = input[:, :, i+1, j+1], zero in the last row

@@ -149,6 +149,61 @@ struct Tiling {
   }
 };
 
+// The two channel halves of a tile's rows as separate channels_last tensors (the branches' bn1
+// after their merged conv1): scatter writes a tile laid out as whole rows of C channels into
+// them, gather reads one back. Tiles are L1-sized, so the extra copy costs little next to the
+// memory traffic it saves (no strided slices, no copies of whole tensors).
+// dst row r = src row r for `rows` rows of `width` elements, rows `src_stride` / `dst_stride`
+// elements apart.
+template <typename T>
+SN_INLINE void copy_rows(const T* __restrict src, int64_t src_stride, T* __restrict dst, int64_t dst_stride,
+                         int64_t rows, int64_t width) {
+  for (int64_t r = 0; r < rows; r++) {
+    for (int64_t c = 0; c < width; c++) dst[r * dst_stride + c] = src[r * src_stride + c];
+  }
+}
+SN_CPU_KERNEL void copy_rows_f32(const float* src, int64_t ss, float* dst, int64_t ds, int64_t rows, int64_t width) {
+  copy_rows(src, ss, dst, ds, rows, width);
+}
+SN_CPU_KERNEL void copy_rows_bf16(const uint16_t* src, int64_t ss, uint16_t* dst, int64_t ds, int64_t rows,
+                                  int64_t width) {
+  copy_rows(src, ss, dst, ds, rows, width);
+}
+void rows_copy(const float* src, int64_t ss, float* dst, int64_t ds, int64_t rows, int64_t width) {
+  copy_rows_f32(src, ss, dst, ds, rows, width);
+}
+void rows_copy(const uint16_t* src, int64_t ss, uint16_t* dst, int64_t ds, int64_t rows, int64_t width) {
+  copy_rows_bf16(src, ss, dst, ds, rows, width);
+}
+
+template <typename T>
+struct Halves {
+  T* first;
+  T* second;
+  int64_t half;  // C/2
+
+  void scatter(const T* tile, int64_t first_element, int64_t n) const {
+    int64_t row0 = first_element / (2 * half), rows = n / (2 * half);
+    rows_copy(tile, 2 * half, first + row0 * half, half, rows, half);
+    rows_copy(tile + half, 2 * half, second + row0 * half, half, rows, half);
+  }
+
+  const T* gather(int64_t first_element, int64_t n, T* tile) const {
+    int64_t row0 = first_element / (2 * half), rows = n / (2 * half);
+    rows_copy(first + row0 * half, half, tile, 2 * half, rows, half);
+    rows_copy(second + row0 * half, half, tile + half, 2 * half, rows, half);
+    return tile;
+  }
+};
+
+// A tile-sized scratch buffer per thread.
+template <typename T>
+T* scratch(int64_t len) {
+  thread_local std::vector<T> buffer;
+  if (static_cast<int64_t>(buffer.size()) < len) buffer.resize(static_cast<size_t>(len));
+  return buffer.data();
+}
+
 // Rows are cut into a fixed number of chunks that depends only on the row count, so sums (and so
 // every result) are the same for any thread count.
 int64_t chunk_count(int64_t rows) { return std::max<int64_t>(1, std::min<int64_t>(64, rows / 1024)); }
@@ -213,10 +268,11 @@ void affine_coefficients(const at::Tensor& weight, const at::Tensor& bias, const
   }
 }
 
+// Returns y, or with `split` its two channel halves.
 template <typename T>
-at::Tensor forward_impl(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, at::Tensor& running_mean,
-                        at::Tensor& running_var, double momentum, double eps, bool relu, at::Tensor& mean_out,
-                        at::Tensor& invstd_out) {
+std::vector<at::Tensor> forward_impl(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                                     at::Tensor& running_mean, at::Tensor& running_var, double momentum, double eps,
+                                     bool relu, bool split, at::Tensor& mean_out, at::Tensor& invstd_out) {
   using K = Kernels<T>;
   const int64_t C = x.size(1), M = x.numel() / C;
   const Tiling tiling(C);
@@ -249,19 +305,33 @@ at::Tensor forward_impl(const at::Tensor& x, const at::Tensor& weight, const at:
   std::vector<float> scale, shift;
   affine_coefficients(weight, bias, mean_out, invstd_out, scale, shift);
   std::vector<float> scale_rep = tiling.repeat(scale.data()), shift_rep = tiling.repeat(shift.data());
-  at::Tensor y = at::empty_like(x, at::MemoryFormat::ChannelsLast);
-  T* py = data<T>(y);
+  if (!split) {
+    at::Tensor y = at::empty_like(x, at::MemoryFormat::ChannelsLast);
+    T* py = data<T>(y);
+    for_tiles(M, tiling, [&](int64_t at, int64_t n) {
+      K::affine(px + at, py + at, n, scale_rep.data(), shift_rep.data(), relu);
+    });
+    return {y};
+  }
+  auto half_shape = x.sizes().vec();
+  half_shape[1] = C / 2;
+  at::Tensor y1 = at::empty(half_shape, x.options().memory_format(at::MemoryFormat::ChannelsLast));
+  at::Tensor y2 = at::empty_like(y1);
+  Halves<T> halves{data<T>(y1), data<T>(y2), C / 2};
   for_tiles(M, tiling, [&](int64_t at, int64_t n) {
-    K::affine(px + at, py + at, n, scale_rep.data(), shift_rep.data(), relu);
+    T* tile = scratch<T>(tiling.len);
+    K::affine(px + at, tile, n, scale_rep.data(), shift_rep.data(), relu);
+    halves.scatter(tile, at, n);
   });
-  return y;
+  return {y1, y2};
 }
 
 // Returns {dx, dweight, dbias}.
+// Returns {dx, dweight, dbias}. dy2 defined: dy and dy2 are the gradients of the two halves.
 template <typename T>
-std::vector<at::Tensor> backward_impl(const at::Tensor& x, const at::Tensor& dy, const at::Tensor& weight,
-                                      const at::Tensor& bias, const at::Tensor& mean_t, const at::Tensor& invstd_t,
-                                      bool relu) {
+std::vector<at::Tensor> backward_impl(const at::Tensor& x, const at::Tensor& dy, const at::Tensor& dy2,
+                                      const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& mean_t,
+                                      const at::Tensor& invstd_t, bool relu) {
   using K = Kernels<T>;
   const int64_t C = x.size(1), M = x.numel() / C;
   const Tiling tiling(C);
@@ -274,8 +344,13 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& x, const at::Tensor& dy,
                      shift_rep = tiling.repeat(shift.data());
   const T* px = data<T>(x);
   const T* pg = data<T>(dy);
+  const bool split = dy2.defined();
+  Halves<T> halves{split ? data<T>(dy) : nullptr, split ? data<T>(dy2) : nullptr, C / 2};
+  auto grad_tile = [&](int64_t at, int64_t n) {
+    return split ? halves.gather(at, n, scratch<T>(tiling.len)) : pg + at;
+  };
   std::vector<double> sums = reduce_rows(M, tiling, 2, [&](int64_t at, int64_t n, float* acc) {
-    K::add_grad_sums(px + at, pg + at, n, mean_rep.data(), scale_rep.data(), shift_rep.data(), relu, acc,
+    K::add_grad_sums(px + at, grad_tile(at, n), n, mean_rep.data(), scale_rep.data(), shift_rep.data(), relu, acc,
                      acc + tiling.len);
   });
   // With xhat = (x - mean)*invstd:  dx = w*invstd*(g - mean(g) - xhat*mean(g*xhat))
@@ -298,37 +373,54 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& x, const at::Tensor& dy,
   at::Tensor dx = at::empty_like(x, at::MemoryFormat::ChannelsLast);
   T* pdx = data<T>(dx);
   for_tiles(M, tiling, [&](int64_t at, int64_t n) {
-    K::grad_input(px + at, pg + at, pdx + at, n, a_rep.data(), b_rep.data(), d_rep.data(), scale_rep.data(),
-                  shift_rep.data(), relu);
+    K::grad_input(px + at, grad_tile(at, n), pdx + at, n, a_rep.data(), b_rep.data(), d_rep.data(),
+                  scale_rep.data(), shift_rep.data(), relu);
   });
   return {dx, dweight, dbias};
 }
 
+// With `split`, the output is the two channel halves as separate tensors (see sn_batch_norm_pair).
 struct ChannelsLastBatchNorm : public torch::autograd::Function<ChannelsLastBatchNorm> {
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
-                            const at::Tensor& bias, at::Tensor running_mean, at::Tensor running_var, double momentum,
-                            double eps, bool relu) {
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
+                               const at::Tensor& bias, at::Tensor running_mean, at::Tensor running_var,
+                               double momentum, double eps, bool relu, bool split) {
     RECORD_FUNCTION("shakenet::batch_norm_forward", c10::ArrayRef<const c10::IValue>{});  // named in profiles
     at::Tensor mean, invstd;
-    at::Tensor y = x.scalar_type() == at::kFloat
-                       ? forward_impl<float>(x, weight, bias, running_mean, running_var, momentum, eps, relu, mean, invstd)
-                       : forward_impl<uint16_t>(x, weight, bias, running_mean, running_var, momentum, eps, relu, mean,
-                                                invstd);
+    variable_list y = x.scalar_type() == at::kFloat
+                          ? forward_impl<float>(x, weight, bias, running_mean, running_var, momentum, eps, relu,
+                                                split, mean, invstd)
+                          : forward_impl<uint16_t>(x, weight, bias, running_mean, running_var, momentum, eps, relu,
+                                                   split, mean, invstd);
     ctx->save_for_backward({x, weight, bias, mean, invstd});
     ctx->saved_data["relu"] = relu;
+    ctx->set_materialize_grads(false);
     return y;
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
     variable_list saved = ctx->get_saved_variables();
     const at::Tensor& x = saved[0];
-    if (!grad_outputs[0].defined()) return variable_list(8);
-    at::Tensor dy = sn::cpu::matching(grad_outputs[0], x);
+    bool any = false;
+    for (const auto& g : grad_outputs) any = any || g.defined();
+    if (!any) return variable_list(9);
+    at::Tensor dy, dy2;
+    if (grad_outputs.size() == 1) {
+      dy = sn::cpu::matching(grad_outputs[0], x);
+    } else {  // a half nothing depended on has no gradient: zeros
+      auto half = [&](size_t i, const at::Tensor& other) {
+        const at::Tensor& g = grad_outputs[i];
+        return g.defined() ? g.contiguous(at::MemoryFormat::ChannelsLast)
+                           : at::zeros_like(other, at::MemoryFormat::ChannelsLast);
+      };
+      at::Tensor like = grad_outputs[0].defined() ? grad_outputs[0] : grad_outputs[1];
+      dy = half(0, like).to(x.scalar_type());
+      dy2 = half(1, like).to(x.scalar_type());
+    }
     bool relu = ctx->saved_data["relu"].toBool();
     std::vector<at::Tensor> g = x.scalar_type() == at::kFloat
-                                    ? backward_impl<float>(x, dy, saved[1], saved[2], saved[3], saved[4], relu)
-                                    : backward_impl<uint16_t>(x, dy, saved[1], saved[2], saved[3], saved[4], relu);
-    return {g[0], g[1], g[2], at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+                                    ? backward_impl<float>(x, dy, dy2, saved[1], saved[2], saved[3], saved[4], relu)
+                                    : backward_impl<uint16_t>(x, dy, dy2, saved[1], saved[2], saved[3], saved[4], relu);
+    return {g[0], g[1], g[2], at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
@@ -366,12 +458,62 @@ extern "C" int32_t sn_batch_norm(const sn_tensor* input, const sn_tensor* weight
     c10::optional<at::Tensor> w = sn::optional_ref(weight), b = sn::optional_ref(bias);
     c10::optional<at::Tensor> rm = sn::optional_ref(running_mean), rv = sn::optional_ref(running_var);
     if (use_channels_last_kernel(x, w, b, rm, rv, training != 0)) {
-      sn::give(ChannelsLastBatchNorm::apply(x, *w, *b, *rm, *rv, momentum, eps, relu != 0), out);
+      sn::give(ChannelsLastBatchNorm::apply(x, *w, *b, *rm, *rv, momentum, eps, relu != 0, false)[0], out);
       return;
     }
     at::Tensor y = at::batch_norm(x, w, b, rm, rv, training != 0, momentum, eps, /*cudnn_enabled=*/true);
     // In place: batch norm's backward needs its input, not its output.
     if (relu) at::relu_(y);
     sn::give(std::move(y), out);
+  });
+}
+
+extern "C" int32_t sn_batch_norm_pair(const sn_tensor* input, const sn_tensor* weight1, const sn_tensor* bias1,
+                                      sn_tensor* running_mean1, sn_tensor* running_var1, const sn_tensor* weight2,
+                                      const sn_tensor* bias2, sn_tensor* running_mean2, sn_tensor* running_var2,
+                                      int32_t training, int32_t relu, double momentum, double eps, sn_tensor** out1,
+                                      sn_tensor** out2) {
+  SN_GUARD({
+    sn::out_arg(out1, "out1");
+    sn::out_arg(out2, "out2");
+    const at::Tensor& x = sn::ref(input, "input");
+    if (x.dim() != 4 || x.size(1) % 2 != 0) {
+      throw sn::InvalidArgument("input must be (N,2C,H,W), got shape " + c10::str(x.sizes()));
+    }
+    const int64_t half = x.size(1) / 2;
+    at::Tensor rm1 = sn::mut(running_mean1, "running_mean1"), rv1 = sn::mut(running_var1, "running_var1");
+    at::Tensor rm2 = sn::mut(running_mean2, "running_mean2"), rv2 = sn::mut(running_var2, "running_var2");
+    const at::Tensor& w1 = sn::ref(weight1, "weight1");
+    const at::Tensor& b1 = sn::ref(bias1, "bias1");
+    const at::Tensor& w2 = sn::ref(weight2, "weight2");
+    const at::Tensor& b2 = sn::ref(bias2, "bias2");
+    for (const at::Tensor* t : std::initializer_list<const at::Tensor*>{&w1, &b1, &w2, &b2, &rm1, &rv1, &rm2, &rv2}) {
+      if (t->dim() != 1 || t->numel() != half) {
+        throw sn::InvalidArgument("each half's parameters and statistics must have " + std::to_string(half) +
+                                  " elements (the input's channels / 2), got shape " + c10::str(t->sizes()));
+      }
+    }
+    // Parameters and statistics of the two halves side by side: the kernel sees one batch norm.
+    at::Tensor w = at::cat({w1, w2}), b = at::cat({b1, b2});
+    at::Tensor rm = at::cat({rm1, rm2}).detach(), rv = at::cat({rv1, rv2}).detach();
+    variable_list y;
+    if (use_channels_last_kernel(x, w, b, rm, rv, training != 0)) {
+      y = ChannelsLastBatchNorm::apply(x, w, b, rm, rv, momentum, eps, relu != 0, true);
+    } else {
+      at::Tensor z = at::batch_norm(x, w, b, rm, rv, training != 0, momentum, eps, /*cudnn_enabled=*/true);
+      if (relu) at::relu_(z);
+      auto format = x.is_contiguous(at::MemoryFormat::ChannelsLast) ? at::MemoryFormat::ChannelsLast
+                                                                     : at::MemoryFormat::Contiguous;
+      y = {z.slice(1, 0, half).contiguous(format), z.slice(1, half).contiguous(format)};
+    }
+    if (training) {  // the updated statistics back into each half's own buffers
+      at::NoGradGuard no_grad;
+      rm1.copy_(rm.slice(0, 0, half));
+      rm2.copy_(rm.slice(0, half));
+      rv1.copy_(rv.slice(0, 0, half));
+      rv2.copy_(rv.slice(0, half));
+    }
+    sn::give(std::move(y[0]), out1);
+    sn::give(std::move(y[1]), out2);
   });
 }

@@ -23,10 +23,10 @@ public class shakenet_h extends shakenet_h$shared {
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
-    private static final int SN_ABI_VERSION = (int)9L;
+    private static final int SN_ABI_VERSION = (int)10L;
     /**
      * {@snippet lang=c :
-     * #define SN_ABI_VERSION 9
+     * #define SN_ABI_VERSION 10
      * }
      */
     public static int SN_ABI_VERSION() {
@@ -4552,6 +4552,80 @@ public class shakenet_h extends shakenet_h$shared {
                 traceDowncall("sn_batch_norm", input, weight, bias, running_mean, running_var, training, relu, momentum, eps, out);
             }
             return (int)mh$.invokeExact(input, weight, bias, running_mean, running_var, training, relu, momentum, eps, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_batch_norm_pair {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_INT,
+            shakenet_h.C_INT,
+            shakenet_h.C_DOUBLE,
+            shakenet_h.C_DOUBLE,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_batch_norm_pair");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_batch_norm_pair(const sn_tensor *input, const sn_tensor *weight1, const sn_tensor *bias1, sn_tensor *running_mean1, sn_tensor *running_var1, const sn_tensor *weight2, const sn_tensor *bias2, sn_tensor *running_mean2, sn_tensor *running_var2, int32_t training, int32_t relu, double momentum, double eps, sn_tensor **out1, sn_tensor **out2)
+     * }
+     */
+    public static FunctionDescriptor sn_batch_norm_pair$descriptor() {
+        return sn_batch_norm_pair.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_batch_norm_pair(const sn_tensor *input, const sn_tensor *weight1, const sn_tensor *bias1, sn_tensor *running_mean1, sn_tensor *running_var1, const sn_tensor *weight2, const sn_tensor *bias2, sn_tensor *running_mean2, sn_tensor *running_var2, int32_t training, int32_t relu, double momentum, double eps, sn_tensor **out1, sn_tensor **out2)
+     * }
+     */
+    public static MethodHandle sn_batch_norm_pair$handle() {
+        return sn_batch_norm_pair.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_batch_norm_pair(const sn_tensor *input, const sn_tensor *weight1, const sn_tensor *bias1, sn_tensor *running_mean1, sn_tensor *running_var1, const sn_tensor *weight2, const sn_tensor *bias2, sn_tensor *running_mean2, sn_tensor *running_var2, int32_t training, int32_t relu, double momentum, double eps, sn_tensor **out1, sn_tensor **out2)
+     * }
+     */
+    public static MemorySegment sn_batch_norm_pair$address() {
+        return sn_batch_norm_pair.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_batch_norm_pair(const sn_tensor *input, const sn_tensor *weight1, const sn_tensor *bias1, sn_tensor *running_mean1, sn_tensor *running_var1, const sn_tensor *weight2, const sn_tensor *bias2, sn_tensor *running_mean2, sn_tensor *running_var2, int32_t training, int32_t relu, double momentum, double eps, sn_tensor **out1, sn_tensor **out2)
+     * }
+     */
+    public static int sn_batch_norm_pair(MemorySegment input, MemorySegment weight1, MemorySegment bias1, MemorySegment running_mean1, MemorySegment running_var1, MemorySegment weight2, MemorySegment bias2, MemorySegment running_mean2, MemorySegment running_var2, int training, int relu, double momentum, double eps, MemorySegment out1, MemorySegment out2) {
+        var mh$ = sn_batch_norm_pair.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_batch_norm_pair", input, weight1, bias1, running_mean1, running_var1, weight2, bias2, running_mean2, running_var2, training, relu, momentum, eps, out1, out2);
+            }
+            return (int)mh$.invokeExact(input, weight1, bias1, running_mean1, running_var1, weight2, bias2, running_mean2, running_var2, training, relu, momentum, eps, out1, out2);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -36,6 +36,20 @@ public final class BatchNorm2d extends Module {
         return forward(x, true);
     }
 
+    /**
+     * relu(first(x[:, :C])) and relu(second(x[:, C:])) for x (N,2C,H,W), each as its own tensor:
+     * the two branches' bn1 after their conv1 ran as one convolution.
+     */
+    static Tensor[] forwardReluPair(BatchNorm2d first, BatchNorm2d second, Tensor x) {
+        if (first.isTraining() != second.isTraining()) throw new IllegalStateException("both batch norms must be in the same mode");
+        if (first.isTraining()) {
+            first.batchesTracked.addInPlace(1);
+            second.batchesTracked.addInPlace(1);
+        }
+        return Functional.batchNormPair(x, first.weight, first.bias, first.runningMean, first.runningVar, second.weight, second.bias,
+                second.runningMean, second.runningVar, first.isTraining(), true, MOMENTUM, EPS);
+    }
+
     private Tensor forward(Tensor x, boolean relu) {
         if (isTraining()) batchesTracked.addInPlace(1);
         return Functional.batchNorm(x, weight, bias, runningMean, runningVar, isTraining(), relu, MOMENTUM, EPS);

@@ -15,6 +15,19 @@ public final class Conv2d extends Module {
         weight = registerParameter("weight", init.normal(Math.sqrt(2.0 / (kernel * kernel * out)), out, in, kernel, kernel));
     }
 
+    /**
+     * first(x) and second(x) as one convolution (N,in,H,W) -> (N,2*out,H',W'), first's channels
+     * then second's: one wider matrix product, and x's gradient comes out already summed.
+     */
+    static Tensor forwardPair(Conv2d first, Conv2d second, Tensor x) {
+        if (first.stride != second.stride || first.padding != second.padding) throw new IllegalArgumentException("convolutions differ in stride or padding");
+        try (Tensor weight = Functional.cat(java.util.List.of(first.weight, second.weight), 0)) {
+            Tensor y = Functional.conv2d(x, weight, null, first.stride, first.padding);
+            MultiplyAdds.record(y, weight);
+            return y;
+        }
+    }
+
     /** (N,in,H,W) -> (N,out,H',W') */
     public Tensor forward(Tensor x) {
         Tensor y = Functional.conv2d(x, weight, null, stride, padding);

@@ -26,7 +26,29 @@ final class ResidualBranch extends Module {
         try (Tensor c1 = conv1.forward(reluX)) {
             h = bn1.forwardRelu(c1);
         }
-        try (h; Tensor c2 = conv2.forward(h)) {
+        try (h) {
+            return secondHalf(h);
+        }
+    }
+
+    /**
+     * Both branches of a block on the same relu(x), their conv1 run as one convolution with
+     * twice the filters and their bn1 as one batch-norm pass that hands each branch its half:
+     * the same arithmetic, in fewer and wider ops (much faster for 2x32d's 32-channel stage).
+     */
+    static Tensor[] forwardPair(ResidualBranch first, ResidualBranch second, Tensor reluX) {
+        Tensor[] h;
+        try (Tensor c1 = Conv2d.forwardPair(first.conv1, second.conv1, reluX)) {
+            h = BatchNorm2d.forwardReluPair(first.bn1, second.bn1, c1);
+        }
+        try (Tensor h1 = h[0]; Tensor h2 = h[1]) {
+            return new Tensor[] {first.secondHalf(h1), second.secondHalf(h2)};
+        }
+    }
+
+    /** conv2 -> bn2 on relu(bn1(conv1(x))). */
+    private Tensor secondHalf(Tensor h) {
+        try (Tensor c2 = conv2.forward(h)) {
             return bn2.forward(c2);
         }
     }

@@ -34,7 +34,13 @@ public final class ShakeBlock extends Module {
      */
     public ShakeShake.BlockOutput forward(Tensor x, Tensor h) {
         if (shortcut == null && x == null) throw new IllegalArgumentException("an identity block needs its input x, not only relu(x)");
-        try (Tensor a = branch1.forward(h); Tensor b = branch2.forward(h); Tensor projected = shortcut == null ? null : shortcut.forward(h)) {
+        // CPU training runs both branches' conv1 as one convolution (ResidualBranch.forwardPair;
+        // measured there). Evaluation keeps them apart, where the paired batch norm would slice,
+        // and so does CUDA, where the pairing has not been measured.
+        boolean paired = isTraining() && !h.device().isCuda();
+        Tensor[] branches = paired ? ResidualBranch.forwardPair(branch1, branch2, h)
+                : new Tensor[] {branch1.forward(h), branch2.forward(h)};
+        try (Tensor a = branches[0]; Tensor b = branches[1]; Tensor projected = shortcut == null ? null : shortcut.forward(h)) {
             return ShakeShake.combineAddRelu(a, b, shortcut == null ? x : projected, shake.forward(), shake.backward(), shake.level(),
                     isTraining(), generator);
         }

@@ -45,6 +45,20 @@ public final class Functional {
                 handleOf(runningMean), handleOf(runningVar), training ? 1 : 0, relu ? 1 : 0, momentum, eps, out)));
     }
 
+    /**
+     * Two batch norms side by side (the shim's sn_batch_norm_pair): {@code input} (N,2C,H,W) holds
+     * the first's C channels, then the second's; each half is normalized with its own parameters
+     * and running statistics, ReLU'd when {@code relu}, and returned as its own (N,C,H,W) tensor.
+     */
+    public static Tensor[] batchNormPair(Tensor input, Tensor weight1, Tensor bias1, Tensor runningMean1, Tensor runningVar1,
+                                         Tensor weight2, Tensor bias2, Tensor runningMean2, Tensor runningVar2, boolean training,
+                                         boolean relu, double momentum, double eps) {
+        MemorySegment[] outputs = Native.handles(2, (arena, out) -> sn_batch_norm_pair(input.handle(), weight1.handle(),
+                bias1.handle(), runningMean1.handle(), runningVar1.handle(), weight2.handle(), bias2.handle(), runningMean2.handle(),
+                runningVar2.handle(), training ? 1 : 0, relu ? 1 : 0, momentum, eps, out[0], out[1]));
+        return new Tensor[] {own(outputs[0]), own(outputs[1])};
+    }
+
     public static Tensor relu(Tensor input) {
         return input.relu();
     }

@@ -210,4 +210,102 @@ class BatchNormKernelTest {
             for (int i = 0; i < expected.length; i++) assertEquals(expected[i], actual[i], 1e-5, "element " + i);
         }
     }
+
+    // ---- sn_batch_norm_pair: two batch norms over the channel halves of one tensor ----------------
+
+    /** x1, x2 (N,C,H,W each, NCHW order) side by side as one (N,2C,H,W) array. */
+    private static double[] sideBySide(Reference half, double[] x1, double[] x2) {
+        double[] out = new double[2 * x1.length];
+        int plane = half.plane();
+        for (int b = 0; b < half.n; b++) {
+            for (int ch = 0; ch < half.c; ch++) {
+                System.arraycopy(x1, half.index(b, ch, 0), out, (b * 2 * half.c + ch) * plane, plane);
+                System.arraycopy(x2, half.index(b, ch, 0), out, (b * 2 * half.c + half.c + ch) * plane, plane);
+            }
+        }
+        return out;
+    }
+
+    /** The first (which 0) or second (1) half's channels of a (N,2C,H,W) NCHW array. */
+    private static double[] halfOf(Reference half, double[] merged, int which) {
+        double[] out = new double[merged.length / 2];
+        int plane = half.plane();
+        for (int b = 0; b < half.n; b++) {
+            for (int ch = 0; ch < half.c; ch++) {
+                System.arraycopy(merged, (b * 2 * half.c + which * half.c + ch) * plane, out, half.index(b, ch, 0), plane);
+            }
+        }
+        return out;
+    }
+
+    private void checkPair(DType dtype, MemoryFormat format, double tolerance) {
+        Reference half = new Reference(3, 5, 2, 3);
+        double[] x1 = gaussian(half.n * half.c * half.plane(), 0.3, 1.5), x2 = gaussian(x1.length, -2, 0.7);
+        double[] r1 = gaussian(x1.length, 0, 1), r2 = gaussian(x1.length, 0, 1);
+        if (dtype == DType.BFLOAT16) {
+            x1 = roundedToBf16(x1);
+            x2 = roundedToBf16(x2);
+            r1 = roundedToBf16(r1);
+            r2 = roundedToBf16(r2);
+        }
+        double[] g1 = gaussian(half.c, 1, 0.5), b1 = gaussian(half.c, 0, 0.5), g2 = gaussian(half.c, 1, 0.5), b2 = gaussian(half.c, 0, 0.5);
+        String what = dtype + " " + format + " pair";
+        try (TensorScope scope = TensorScope.open()) {
+            long[] mergedShape = {half.n, 2L * half.c, half.h, half.w}, halfShape = {half.n, half.c, half.h, half.w};
+            Tensor input = Tensor.fromDoubles(sideBySide(half, x1, x2), mergedShape).to(Device.CPU, dtype, format, false).requiresGrad(true);
+            Tensor[] gamma = {Tensor.fromDoubles(g1, half.c).to(DType.FLOAT32).requiresGrad(true), Tensor.fromDoubles(g2, half.c).to(DType.FLOAT32).requiresGrad(true)};
+            Tensor[] beta = {Tensor.fromDoubles(b1, half.c).to(DType.FLOAT32).requiresGrad(true), Tensor.fromDoubles(b2, half.c).to(DType.FLOAT32).requiresGrad(true)};
+            Tensor[] mean = {Tensor.full(0.5, DType.FLOAT32, Device.CPU, half.c), Tensor.full(-0.5, DType.FLOAT32, Device.CPU, half.c)};
+            Tensor[] var = {Tensor.full(2.0, DType.FLOAT32, Device.CPU, half.c), Tensor.full(3.0, DType.FLOAT32, Device.CPU, half.c)};
+            Tensor[] y = Functional.batchNormPair(input, gamma[0], beta[0], mean[0], var[0], gamma[1], beta[1], mean[1], var[1], true, true,
+                    MOMENTUM, BN_EPS);
+            for (Tensor t : y) {
+                assertArrayEquals(halfShape, t.shape());
+                assertEquals(dtype, t.dtype());
+                assertTrue(t.isContiguous(format), what + " keeps the layout");
+            }
+            y[0].to(DType.FLOAT64).mul(Tensor.fromDoubles(r1, halfShape)).sum()
+                    .add(y[1].to(DType.FLOAT64).mul(Tensor.fromDoubles(r2, halfShape)).sum()).backward();
+            double[] gradX = input.grad().to(DType.FLOAT64).toDoubleArray();
+            double[][] xs = {x1, x2}, rs = {r1, r2}, gs = {g1, g2}, bs = {b1, b2};
+            double[] startMean = {0.5, -0.5}, startVar = {2.0, 3.0};
+            for (int k = 0; k < 2; k++) {
+                String which = what + " half " + (k + 1);
+                assertClose(half.forward(xs[k], gs[k], bs[k], true), y[k].to(DType.FLOAT64).toDoubleArray(), tolerance, which + " output");
+                assertClose(finiteDifferences(half, xs[k], gs[k], bs[k], true, rs[k], xs[k]), halfOf(half, gradX, k), tolerance, which + " d/dx");
+                assertClose(finiteDifferences(half, xs[k], gs[k], bs[k], true, rs[k], gs[k]), gamma[k].grad().to(DType.FLOAT64).toDoubleArray(),
+                        tolerance, which + " d/dgamma");
+                assertClose(finiteDifferences(half, xs[k], gs[k], bs[k], true, rs[k], bs[k]), beta[k].grad().to(DType.FLOAT64).toDoubleArray(),
+                        tolerance, which + " d/dbeta");
+                double[] m = half.mean(xs[k]), v = half.variance(xs[k], true);
+                double[] runningMean = mean[k].to(DType.FLOAT64).toDoubleArray(), runningVar = var[k].to(DType.FLOAT64).toDoubleArray();
+                for (int ch = 0; ch < half.c; ch++) {
+                    assertEquals(0.9 * startMean[k] + 0.1 * m[ch], runningMean[ch], 1e-5, which + " running mean " + ch);
+                    assertEquals(0.9 * startVar[k] + 0.1 * v[ch], runningVar[ch], 1e-5, which + " running variance " + ch);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aPairNormalizesEachHalfWithItsOwnParametersAndStatistics() {
+        checkPair(DType.FLOAT32, MemoryFormat.CHANNELS_LAST, 2e-5); // the shim's kernel, writing two tensors
+        checkPair(DType.BFLOAT16, MemoryFormat.CHANNELS_LAST, 1e-2);
+        checkPair(DType.FLOAT32, MemoryFormat.CONTIGUOUS, 2e-5);    // libtorch's batch norm, then split
+    }
+
+    @Test
+    void aPairRefusesAnOddChannelCountOrMismatchedParameters() {
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor odd = Tensor.zeros(DType.FLOAT32, Device.CPU, 2, 3, 2, 2);
+            Tensor two = Tensor.ones(DType.FLOAT32, Device.CPU, 2), one = Tensor.ones(DType.FLOAT32, Device.CPU, 1);
+            TorchException e = assertThrows(TorchException.class,
+                    () -> Functional.batchNormPair(odd, one, one, one, one, one, one, one, one, true, true, MOMENTUM, BN_EPS));
+            assertTrue(e.getMessage().contains("(N,2C,H,W)"), e.getMessage());
+            Tensor even = Tensor.zeros(DType.FLOAT32, Device.CPU, 2, 4, 2, 2);
+            e = assertThrows(TorchException.class,
+                    () -> Functional.batchNormPair(even, two, two, two, two, one, two, two, two, true, true, MOMENTUM, BN_EPS));
+            assertTrue(e.getMessage().contains("must have 2 elements"), e.getMessage());
+        }
+    }
 }
