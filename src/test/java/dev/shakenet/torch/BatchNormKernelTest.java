@@ -183,6 +183,20 @@ class BatchNormKernelTest {
         }
     }
 
+    @Test
+    void aLargeMeanWithAnOutlierInTheFirstRowKeepsTheVariance() {
+        // The one-pass statistics are taken about each channel's first value: make it an
+        // outlier 10 standard deviations out on a mean of 1000, the worst case for cancellation.
+        Reference ref = new Reference(16, 8, 8, 8);
+        double[] x = gaussian(ref.n * ref.c * ref.plane(), 1000, 1);
+        for (int ch = 0; ch < ref.c; ch++) x[ref.index(0, ch, 0)] = 1010;
+        double[] gamma = gaussian(ref.c, 1, 0.5), beta = gaussian(ref.c, 0, 0.5), r = gaussian(x.length, 0, 1);
+        Result got = run(ref, x, gamma, beta, false, r, DType.FLOAT32);
+        assertClose(ref.forward(x, gamma, beta, false), got.y, 1e-4, "output");
+        double[] v = ref.variance(x, true), fromRunning = divideRunning(got.runningVar, 2.0);
+        for (int ch = 0; ch < ref.c; ch++) assertEquals(v[ch], fromRunning[ch], 1e-3 * v[ch], "unbiased variance " + ch);
+    }
+
     /** The batch statistic a running buffer started at {@code start} took in: (new - 0.9*start) / 0.1. */
     private static double[] divideRunning(double[] running, double start) {
         double[] out = new double[running.length];
