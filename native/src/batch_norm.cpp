@@ -443,6 +443,24 @@ bool use_channels_last_kernel(const at::Tensor& x, const c10::optional<at::Tenso
          is_float32_vector(running_var, C);
 }
 
+// Batch norm (+ReLU) by the kernel where it applies, else by libtorch with an in-place ReLU
+// (batch norm's backward needs its input, not its output). With `split`, the result is the two
+// channel halves as separate tensors in the input's memory format.
+variable_list normalize(const at::Tensor& x, const c10::optional<at::Tensor>& w, const c10::optional<at::Tensor>& b,
+                        const c10::optional<at::Tensor>& rm, const c10::optional<at::Tensor>& rv, bool training,
+                        bool relu, double momentum, double eps, bool split) {
+  if (use_channels_last_kernel(x, w, b, rm, rv, training)) {
+    return ChannelsLastBatchNorm::apply(x, *w, *b, *rm, *rv, momentum, eps, relu, split);
+  }
+  at::Tensor y = at::batch_norm(x, w, b, rm, rv, training, momentum, eps, /*cudnn_enabled=*/true);
+  if (relu) at::relu_(y);
+  if (!split) return {y};
+  auto format = x.is_contiguous(at::MemoryFormat::ChannelsLast) ? at::MemoryFormat::ChannelsLast
+                                                                 : at::MemoryFormat::Contiguous;
+  int64_t half = x.size(1) / 2;
+  return {y.slice(1, 0, half).contiguous(format), y.slice(1, half).contiguous(format)};
+}
+
 }  // namespace
 
 extern "C" int32_t sn_batch_norm(const sn_tensor* input, const sn_tensor* weight, const sn_tensor* bias,
@@ -457,14 +475,7 @@ extern "C" int32_t sn_batch_norm(const sn_tensor* input, const sn_tensor* weight
     }
     c10::optional<at::Tensor> w = sn::optional_ref(weight), b = sn::optional_ref(bias);
     c10::optional<at::Tensor> rm = sn::optional_ref(running_mean), rv = sn::optional_ref(running_var);
-    if (use_channels_last_kernel(x, w, b, rm, rv, training != 0)) {
-      sn::give(ChannelsLastBatchNorm::apply(x, *w, *b, *rm, *rv, momentum, eps, relu != 0, false)[0], out);
-      return;
-    }
-    at::Tensor y = at::batch_norm(x, w, b, rm, rv, training != 0, momentum, eps, /*cudnn_enabled=*/true);
-    // In place: batch norm's backward needs its input, not its output.
-    if (relu) at::relu_(y);
-    sn::give(std::move(y), out);
+    sn::give(normalize(x, w, b, rm, rv, training != 0, relu != 0, momentum, eps, false)[0], out);
   });
 }
 
@@ -496,16 +507,7 @@ extern "C" int32_t sn_batch_norm_pair(const sn_tensor* input, const sn_tensor* w
     // Parameters and statistics of the two halves side by side: the kernel sees one batch norm.
     at::Tensor w = at::cat({w1, w2}), b = at::cat({b1, b2});
     at::Tensor rm = at::cat({rm1, rm2}).detach(), rv = at::cat({rv1, rv2}).detach();
-    variable_list y;
-    if (use_channels_last_kernel(x, w, b, rm, rv, training != 0)) {
-      y = ChannelsLastBatchNorm::apply(x, w, b, rm, rv, momentum, eps, relu != 0, true);
-    } else {
-      at::Tensor z = at::batch_norm(x, w, b, rm, rv, training != 0, momentum, eps, /*cudnn_enabled=*/true);
-      if (relu) at::relu_(z);
-      auto format = x.is_contiguous(at::MemoryFormat::ChannelsLast) ? at::MemoryFormat::ChannelsLast
-                                                                     : at::MemoryFormat::Contiguous;
-      y = {z.slice(1, 0, half).contiguous(format), z.slice(1, half).contiguous(format)};
-    }
+    variable_list y = normalize(x, w, b, rm, rv, training != 0, relu != 0, momentum, eps, true);
     if (training) {  // the updated statistics back into each half's own buffers
       at::NoGradGuard no_grad;
       rm1.copy_(rm.slice(0, 0, half));
