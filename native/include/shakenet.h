@@ -23,7 +23,7 @@ extern "C" {
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library whose
  * sn_abi_version differs from the SN_ABI_VERSION its bindings were generated from. */
-#define SN_ABI_VERSION 10
+#define SN_ABI_VERSION 11
 
 typedef struct sn_tensor sn_tensor;
 typedef struct sn_generator sn_generator;
@@ -125,6 +125,16 @@ int32_t sn_cpu_memory(sn_cpu_memory_stats *out);
 int32_t sn_cpu_memory_reset_peak(void);
 /* Gives every idle cached block back to the OS. */
 int32_t sn_cpu_memory_release_idle(void);
+/* Winograd convolutions on the CPU (see native/src/winograd_conv.cpp). While enabled,
+ * sn_conv2d runs float32 CPU convolutions with a 3x3 kernel, stride 1, padding 1, no bias, no
+ * groups and channel counts in multiples of 16 (outside autocast) with oneDNN's Winograd
+ * F(4x4,3x3) kernels, forward and backward, instead of libtorch's direct ones. Off by default.
+ * available: the library was built with oneDNN's headers and that oneDNN is the one loaded;
+ * enable(1) fails, saying why, where it is not. calls: convolutions run that way so far. */
+int32_t sn_cpu_winograd_available(int32_t *out);
+int32_t sn_cpu_winograd_enable(int32_t enabled);
+int32_t sn_cpu_winograd_is_enabled(int32_t *out);
+int32_t sn_cpu_winograd_calls(int64_t *out);
 /* Waits for all work queued on the device (for timing); a no-op on the CPU. */
 int32_t sn_synchronize(int32_t device_type, int32_t device_index);
 /* Seeds libtorch's default generators on every device. */

@@ -9,17 +9,23 @@
 
 #include "shim.hpp"
 
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+bool sn::autocast_enabled(at::DeviceType type) { return at::autocast::is_autocast_enabled(type); }
+#else
+bool sn::autocast_enabled(at::DeviceType type) {
+  return type == at::kCPU ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled();
+}
+#endif
+
 namespace {
 
+using sn::autocast_enabled;
+
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-bool autocast_enabled(at::DeviceType type) { return at::autocast::is_autocast_enabled(type); }
 void set_autocast_enabled(at::DeviceType type, bool on) { at::autocast::set_autocast_enabled(type, on); }
 at::ScalarType autocast_dtype(at::DeviceType type) { return at::autocast::get_autocast_dtype(type); }
 void set_autocast_dtype(at::DeviceType type, at::ScalarType dtype) { at::autocast::set_autocast_dtype(type, dtype); }
 #else
-bool autocast_enabled(at::DeviceType type) {
-  return type == at::kCPU ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled();
-}
 void set_autocast_enabled(at::DeviceType type, bool on) {
   if (type == at::kCPU) at::autocast::set_cpu_enabled(on); else at::autocast::set_enabled(on);
 }

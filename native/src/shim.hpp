@@ -79,4 +79,7 @@ at::Device device(int32_t device_type, int32_t device_index);
 c10::MemoryFormat memory_format(int32_t format);
 std::vector<int64_t> shape(const int64_t* sizes, int32_t ndim);
 
+// Whether autocast is on for a device type on this thread (precision.cpp).
+bool autocast_enabled(at::DeviceType type);
+
 }  // namespace sn

@@ -23,10 +23,10 @@ public class shakenet_h extends shakenet_h$shared {
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
-    private static final int SN_ABI_VERSION = (int)10L;
+    private static final int SN_ABI_VERSION = (int)11L;
     /**
      * {@snippet lang=c :
-     * #define SN_ABI_VERSION 10
+     * #define SN_ABI_VERSION 11
      * }
      */
     public static int SN_ABI_VERSION() {
@@ -1309,6 +1309,246 @@ public class shakenet_h extends shakenet_h$shared {
                 traceDowncall("sn_cpu_memory_release_idle");
             }
             return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_cpu_winograd_available {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_winograd_available");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_winograd_available(int32_t *out)
+     * }
+     */
+    public static FunctionDescriptor sn_cpu_winograd_available$descriptor() {
+        return sn_cpu_winograd_available.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_winograd_available(int32_t *out)
+     * }
+     */
+    public static MethodHandle sn_cpu_winograd_available$handle() {
+        return sn_cpu_winograd_available.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_winograd_available(int32_t *out)
+     * }
+     */
+    public static MemorySegment sn_cpu_winograd_available$address() {
+        return sn_cpu_winograd_available.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_cpu_winograd_available(int32_t *out)
+     * }
+     */
+    public static int sn_cpu_winograd_available(MemorySegment out) {
+        var mh$ = sn_cpu_winograd_available.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_cpu_winograd_available", out);
+            }
+            return (int)mh$.invokeExact(out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_cpu_winograd_enable {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_winograd_enable");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_winograd_enable(int32_t enabled)
+     * }
+     */
+    public static FunctionDescriptor sn_cpu_winograd_enable$descriptor() {
+        return sn_cpu_winograd_enable.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_winograd_enable(int32_t enabled)
+     * }
+     */
+    public static MethodHandle sn_cpu_winograd_enable$handle() {
+        return sn_cpu_winograd_enable.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_winograd_enable(int32_t enabled)
+     * }
+     */
+    public static MemorySegment sn_cpu_winograd_enable$address() {
+        return sn_cpu_winograd_enable.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_cpu_winograd_enable(int32_t enabled)
+     * }
+     */
+    public static int sn_cpu_winograd_enable(int enabled) {
+        var mh$ = sn_cpu_winograd_enable.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_cpu_winograd_enable", enabled);
+            }
+            return (int)mh$.invokeExact(enabled);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_cpu_winograd_is_enabled {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_winograd_is_enabled");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_winograd_is_enabled(int32_t *out)
+     * }
+     */
+    public static FunctionDescriptor sn_cpu_winograd_is_enabled$descriptor() {
+        return sn_cpu_winograd_is_enabled.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_winograd_is_enabled(int32_t *out)
+     * }
+     */
+    public static MethodHandle sn_cpu_winograd_is_enabled$handle() {
+        return sn_cpu_winograd_is_enabled.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_winograd_is_enabled(int32_t *out)
+     * }
+     */
+    public static MemorySegment sn_cpu_winograd_is_enabled$address() {
+        return sn_cpu_winograd_is_enabled.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_cpu_winograd_is_enabled(int32_t *out)
+     * }
+     */
+    public static int sn_cpu_winograd_is_enabled(MemorySegment out) {
+        var mh$ = sn_cpu_winograd_is_enabled.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_cpu_winograd_is_enabled", out);
+            }
+            return (int)mh$.invokeExact(out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_cpu_winograd_calls {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_winograd_calls");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_winograd_calls(int64_t *out)
+     * }
+     */
+    public static FunctionDescriptor sn_cpu_winograd_calls$descriptor() {
+        return sn_cpu_winograd_calls.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_winograd_calls(int64_t *out)
+     * }
+     */
+    public static MethodHandle sn_cpu_winograd_calls$handle() {
+        return sn_cpu_winograd_calls.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_winograd_calls(int64_t *out)
+     * }
+     */
+    public static MemorySegment sn_cpu_winograd_calls$address() {
+        return sn_cpu_winograd_calls.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_cpu_winograd_calls(int64_t *out)
+     * }
+     */
+    public static int sn_cpu_winograd_calls(MemorySegment out) {
+        var mh$ = sn_cpu_winograd_calls.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_cpu_winograd_calls", out);
+            }
+            return (int)mh$.invokeExact(out);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -8,6 +8,7 @@ import dev.shakenet.nn.MultiplyAdds;
 import dev.shakenet.nn.Shake;
 import dev.shakenet.nn.ShakeResNet;
 import dev.shakenet.optim.Sgd;
+import dev.shakenet.torch.CpuConvolution;
 import dev.shakenet.torch.CpuMemory;
 import dev.shakenet.torch.DType;
 import dev.shakenet.torch.Device;
@@ -73,6 +74,8 @@ public final class Benchmark {
         out.put("memory_format", config.memoryFormat().name().toLowerCase());
         out.put("threads", Torch.numThreads());
         out.put("cpu_allocator", config.cpuAllocator().name().toLowerCase());
+        out.put("cpu_conv_algorithm", config.cpuConvAlgorithm().name().toLowerCase());
+        out.put("cpu_winograd", CpuConvolution.isWinograd());
         out.put("batch_size", config.batchSize());
         out.put("eval_batch_size", config.evalBatchSize());
         out.put("libtorch", Torch.version());

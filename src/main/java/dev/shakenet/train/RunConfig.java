@@ -23,6 +23,7 @@ public record RunConfig(
         long seed,
         int threads,
         CpuAllocator cpuAllocator,
+        CpuConvAlgorithm cpuConvAlgorithm,
         String output,
         int evalInterval,
         int logInterval,
@@ -70,6 +71,13 @@ public record RunConfig(
      */
     public enum CpuAllocator { CACHING, SYSTEM }
 
+    /**
+     * How float32 3x3 stride-1 convolutions run on the CPU: with oneDNN's Winograd kernels
+     * (faster, rounding differently), with libtorch's direct ones (its results exactly), or
+     * Winograd where this build has it (auto).
+     */
+    public enum CpuConvAlgorithm { AUTO, WINOGRAD, DIRECT }
+
     /** The paper's Shake-Shake-26 2x32d recipe on one device, 1800 epochs, on the CPU unless a GPU is there. */
     public static final RunConfig DEFAULTS = new RunConfig(
             "run",
@@ -87,6 +95,7 @@ public record RunConfig(
             0,
             0,
             CpuAllocator.CACHING,
+            CpuConvAlgorithm.AUTO,
             null,
             1,
             50,
