@@ -46,42 +46,29 @@ class WinogradConvTest {
         }
     }
 
-    /** grad_x[b,c,y,x] = sum over o, ky, kx of g[b,o,y+pad-ky,x+pad-kx] * w[o,c,ky,kx] (stride 1). */
-    private static double[] inputGradient(double[] g, int n, int o, int h, int wd, double[] w, int c, int k, int pad) {
-        double[] gx = new double[n * c * h * wd];
+    /**
+     * The gradients of sum(conv(x, w) * g) (stride 1), from the definition:
+     * grad_x[b,c,y,x] = sum over o, ky, kx of g[b,o,y+pad-ky,x+pad-kx] * w[o,c,ky,kx] and
+     * grad_w[o,c,ky,kx] = sum over b, y, x of g[b,o,y,x] * x[b,c,y-pad+ky,x-pad+kx]. Returns {grad_x, grad_w}.
+     */
+    private static double[][] gradients(double[] g, double[] x, double[] w, int n, int c, int o, int h, int k, int pad) {
+        double[] gx = new double[n * c * h * h], gw = new double[o * c * k * k];
         for (int b = 0; b < n; b++)
             for (int oc = 0; oc < o; oc++)
                 for (int i = 0; i < h; i++)
-                    for (int j = 0; j < wd; j++) {
-                        double gv = g[((b * o + oc) * h + i) * wd + j];
-                        for (int ic = 0; ic < c; ic++)
-                            for (int ki = 0; ki < k; ki++)
-                                for (int kj = 0; kj < k; kj++) {
-                                    int y = i - pad + ki, x = j - pad + kj;
-                                    if (y < 0 || y >= h || x < 0 || x >= wd) continue;
-                                    gx[((b * c + ic) * h + y) * wd + x] += gv * w[((oc * c + ic) * k + ki) * k + kj];
-                                }
-                    }
-        return gx;
-    }
-
-    /** grad_w[o,c,ky,kx] = sum over b, y, x of g[b,o,y,x] * x[b,c,y-pad+ky,x-pad+kx] (stride 1). */
-    private static double[] weightGradient(double[] g, int n, int o, int h, int wd, double[] x, int c, int k, int pad) {
-        double[] gw = new double[o * c * k * k];
-        for (int b = 0; b < n; b++)
-            for (int oc = 0; oc < o; oc++)
-                for (int i = 0; i < h; i++)
-                    for (int j = 0; j < wd; j++) {
-                        double gv = g[((b * o + oc) * h + i) * wd + j];
+                    for (int j = 0; j < h; j++) {
+                        double gv = g[((b * o + oc) * h + i) * h + j];
                         for (int ic = 0; ic < c; ic++)
                             for (int ki = 0; ki < k; ki++)
                                 for (int kj = 0; kj < k; kj++) {
                                     int y = i - pad + ki, xx = j - pad + kj;
-                                    if (y < 0 || y >= h || xx < 0 || xx >= wd) continue;
-                                    gw[((oc * c + ic) * k + ki) * k + kj] += gv * x[((b * c + ic) * h + y) * wd + xx];
+                                    if (y < 0 || y >= h || xx < 0 || xx >= h) continue;
+                                    int xi = ((b * c + ic) * h + y) * h + xx, wi = ((oc * c + ic) * k + ki) * k + kj;
+                                    gx[xi] += gv * w[wi];
+                                    gw[wi] += gv * x[xi];
                                 }
                     }
-        return gw;
+        return new double[][] {gx, gw};
     }
 
     /** Largest |a - b| over the largest |b|: the error on the scale of the result. */
@@ -115,8 +102,9 @@ class WinogradConvTest {
             assertTrue(y.isContiguous(format), "the output keeps the input's memory format " + format);
             y.backward(Tensor.fromFloats(gf, n, o, h, h).to(format));
             double forward = scaledError(y.toFloatArray(), Reference.conv2d(x, n, c, h, h, w, o, 3, null, 1, 1));
-            double input = scaledError(xt.grad().toFloatArray(), inputGradient(g, n, o, h, h, w, c, 3, 1));
-            double weight = scaledError(wt.grad().toFloatArray(), weightGradient(g, n, o, h, h, x, c, 3, 1));
+            double[][] expected = gradients(g, x, w, n, c, o, h, 3, 1);
+            double input = scaledError(xt.grad().toFloatArray(), expected[0]);
+            double weight = scaledError(wt.grad().toFloatArray(), expected[1]);
             // A wrong tap, tile or channel gives errors of order 1; Winograd's float32 rounding, ~1e-6.
             assertTrue(forward < 2e-5, "output error " + forward);
             assertTrue(input < 2e-5, "input gradient error " + input);
