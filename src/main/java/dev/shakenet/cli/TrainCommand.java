@@ -7,6 +7,7 @@ import dev.shakenet.train.ConfigLoader;
 import dev.shakenet.train.DataSource;
 import dev.shakenet.train.Devices;
 import dev.shakenet.train.RunConfig;
+import dev.shakenet.train.ProcessSettings;
 import dev.shakenet.train.RunDirectory;
 import dev.shakenet.train.RunLock;
 import dev.shakenet.train.RunInfo;
@@ -83,6 +84,7 @@ final class TrainCommand {
         if (resume == null) {
             config = ConfigLoader.load(Path.of(args.get("--config")), args.all("--set"));
             Devices.resolve(config); // a device that is not here fails before any work
+            ProcessSettings.check(config);
             runDir = null;
         } else {
             runDir = Path.of(resume);
@@ -93,6 +95,7 @@ final class TrainCommand {
             Path file = args.get("--config") != null ? Path.of(args.get("--config")) : runDir.resolve(RunDirectory.CONFIG_FILE);
             config = ConfigLoader.load(file, overrides);
             Devices.resolve(config);
+            ProcessSettings.check(config);
             checkpoint = Checkpoint.read(runDir);
             changes = checkResumable(checkpoint.config(), config);
         }

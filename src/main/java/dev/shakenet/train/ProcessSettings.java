@@ -3,28 +3,32 @@ package dev.shakenet.train;
 import dev.shakenet.torch.CpuConvolution;
 import dev.shakenet.torch.CpuMemory;
 import dev.shakenet.torch.Torch;
-import dev.shakenet.torch.TorchException;
 
 /**
  * The process-wide libtorch settings a run config asks for: CPU threads, the CPU allocator and
  * the CPU convolution algorithm.
  */
-final class ProcessSettings {
+public final class ProcessSettings {
     private ProcessSettings() {}
 
     /** Applies them; call before the model's tensors are made. */
     static void apply(RunConfig config) {
         Torch.setNumThreads(config.threads() > 0 ? config.threads() : Runtime.getRuntime().availableProcessors());
         CpuMemory.useCachingAllocator(config.cpuAllocator() == RunConfig.CpuAllocator.CACHING);
-        boolean winograd = switch (config.cpuConvAlgorithm()) {
+        check(config);
+        CpuConvolution.useWinograd(switch (config.cpuConvAlgorithm()) {
             case AUTO -> CpuConvolution.winogradAvailable();
             case WINOGRAD -> true;
             case DIRECT -> false;
-        };
-        try {
-            CpuConvolution.useWinograd(winograd);
-        } catch (TorchException e) {
-            throw new ConfigException("cpu_conv_algorithm \"winograd\" is not available: " + e.getMessage());
+        });
+    }
+
+    /** Fails, before any work starts (no run folder yet), on a setting this build cannot honour. */
+    public static void check(RunConfig config) {
+        if (config.cpuConvAlgorithm() == RunConfig.CpuConvAlgorithm.WINOGRAD && !CpuConvolution.winogradAvailable()) {
+            throw new ConfigException("cpu_conv_algorithm \"winograd\": this libshakenet has no Winograd convolutions "
+                    + "(built without oneDNN's headers, or another oneDNN is loaded): install libdnnl-dev and rebuild native/ "
+                    + "(bin/setup does both), or use \"auto\" or \"direct\"");
         }
     }
 }
