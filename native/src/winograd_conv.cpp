@@ -118,7 +118,6 @@ memory::desc layout_of(const at::Tensor& t) {
                       memory::dims(t.strides().begin(), t.strides().end()));
 }
 
-
 c10::MemoryFormat format_of(const at::Tensor& t) { return t.suggest_memory_format(); }
 
 // Images per oneDNN call: about 4 MB of input or output, whichever is larger. A chunk's blocked
@@ -164,11 +163,12 @@ dnnl::stream& cpu_stream() {
   return stream;
 }
 
-// `t` in oneDNN layout `want`: its own memory if it already has it, else a copy in slot `which`.
-memory in_layout(at::Tensor t, const memory::desc& want, Slot which) {
-  if (!t.is_non_overlapping_and_dense()) t = t.contiguous(format_of(t));
+// `tensor` in oneDNN layout `want`: its own memory if it already has it, else a copy in slot
+// `which`. A view that is not dense is made dense first; that temporary is never handed out.
+memory in_layout(const at::Tensor& tensor, const memory::desc& want, Slot which) {
+  at::Tensor t = tensor.is_non_overlapping_and_dense() ? tensor : tensor.contiguous(format_of(tensor));
   memory own(layout_of(t), cpu_engine(), t.data_ptr());
-  if (own.get_desc() == want) return own;
+  if (own.get_desc() == want && t.is_same(tensor)) return own;
   RECORD_FUNCTION("shakenet::winograd_reorder_in", c10::ArrayRef<const c10::IValue>{});
   memory copy = slot(which, want);
   reorder_for(own.get_desc(), want).execute(cpu_stream(), own, copy);

@@ -127,6 +127,29 @@ class WinogradConvTest {
     }
 
     @Test
+    void aViewThatIsNotDenseIsReadAsItsOwnValues() {
+        assumeAvailable();
+        int n = 2, c = 16, wider = 48, o = 16, h = 6;
+        double[] all = Reference.random(rng, n * wider * h * h), w = Reference.random(rng, o * c * 9);
+        float[] allF = Reference.toFloats(all), wF = Reference.toFloats(w);
+        double[] x = new double[n * c * h * h]; // channels 0..15 of the wider tensor, NCHW
+        for (int b = 0; b < n; b++)
+            for (int ch = 0; ch < c; ch++)
+                for (int p = 0; p < h * h; p++) x[(b * c + ch) * h * h + p] = allF[(b * wider + ch) * h * h + p];
+        for (int i = 0; i < w.length; i++) w[i] = wF[i];
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor widerT = Tensor.fromFloats(allF, n, wider, h, h).to(MemoryFormat.CHANNELS_LAST);
+            // The first 16 of 48 channels, channels_last: rows of 16 values 48 apart.
+            Tensor view = widerT.asStrided(new long[] {n, c, h, h}, new long[] {(long) h * h * wider, 1, (long) h * wider, wider}, 0);
+            long before = CpuConvolution.winogradCalls();
+            Tensor y = Functional.conv2d(view, Tensor.fromFloats(wF, o, c, 3, 3), null, 1, 1);
+            assertEquals(before + 1, CpuConvolution.winogradCalls());
+            double err = scaledError(y.toFloatArray(), Reference.conv2d(x, n, c, h, h, w, o, 3, null, 1, 1));
+            assertTrue(err < 2e-5, "output error " + err);
+        }
+    }
+
+    @Test
     void batchesSplitIntoChunksGiveTheWholeBatchsResults() {
         assumeAvailable();
         // 32 channels of 128x128 are 2 MiB an image: the shim runs 4 MiB chunks of 2 images, so
