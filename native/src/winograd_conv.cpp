@@ -124,7 +124,7 @@ c10::MemoryFormat format_of(const at::Tensor& t) { return t.suggest_memory_forma
 // copies are still in cache when the kernel reads them (and its result when it is reordered
 // back), and the buffers kept between calls stay small (about 37 MB in all for Shake-Shake-26
 // 2x32d). Measured on a 2x32d training step: 4 MB chunks ran as fast as 8 or 16 MB ones with
-// 20-80 MB less peak memory; 2 MB chunks were 8% slower.
+// 20-70 MB less peak memory; 2 MB chunks were 8% slower.
 constexpr int64_t kChunkBytes = 4 << 20;
 
 int64_t chunk_images(const at::Tensor& x, const at::Tensor& w) {
