@@ -175,6 +175,12 @@ memory in_layout(const at::Tensor& tensor, const memory::desc& want, Slot which)
   return copy;
 }
 
+// The weights in layout `want`, reordered once per call: `cached` keeps them for later chunks.
+const memory& weights_in(memory& cached, const at::Tensor& w, const memory::desc& want) {
+  if (!cached || cached.get_desc() != want) cached = in_layout(w, want, kWeights);
+  return cached;
+}
+
 // Writes `result` into the tensor (or view) `t`.
 void store(memory result, const at::Tensor& t) {
   RECORD_FUNCTION("shakenet::winograd_reorder_out", c10::ArrayRef<const c10::IValue>{});
@@ -210,9 +216,9 @@ at::Tensor run_forward(const at::Tensor& x, const at::Tensor& w) {
   memory weights;
   for_each_chunk(x, w, [&](int64_t first, int64_t images, const Primitives& p) {
     memory src = in_layout(x.narrow(0, first, images), p.forward_pd.src_desc(), kSrc);
-    if (!weights || weights.get_desc() != p.forward_pd.weights_desc()) weights = in_layout(w, p.forward_pd.weights_desc(), kWeights);
     memory dst = slot(kDst, p.forward_pd.dst_desc());
-    run("shakenet::winograd_forward", p.forward, p.forward_pd, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}});
+    run("shakenet::winograd_forward", p.forward, p.forward_pd,
+        {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_in(weights, w, p.forward_pd.weights_desc())}, {DNNL_ARG_DST, dst}});
     store(dst, y.narrow(0, first, images));
   });
   forward_calls.fetch_add(1, std::memory_order_relaxed);
@@ -233,10 +239,10 @@ std::pair<at::Tensor, at::Tensor> run_backward(const at::Tensor& g, const at::Te
     at::Tensor g_chunk = g.narrow(0, first, images);
     memory diff_dst = in_layout(g_chunk, p.data_pd.diff_dst_desc(), kDiffDst);
     if (want_input) {
-      if (!weights || weights.get_desc() != p.data_pd.weights_desc()) weights = in_layout(w, p.data_pd.weights_desc(), kWeights);
       memory diff_src = slot(kDst, p.data_pd.diff_src_desc());
       run("shakenet::winograd_backward_data", p.data, p.data_pd,
-          {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_SRC, diff_src}});
+          {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, weights_in(weights, w, p.data_pd.weights_desc())},
+           {DNNL_ARG_DIFF_SRC, diff_src}});
       store(diff_src, grad_x.narrow(0, first, images));
     }
     if (want_weight) {
