@@ -16,7 +16,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "batch_norm_math.hpp"
+#include "blocked_layout.hpp"
 #include "cpu_kernels.hpp"
+#include "grouped_batch_norm.hpp"
 #include "shim.hpp"
 
 namespace {
@@ -252,22 +255,6 @@ void for_tiles(int64_t M, const Tiling& tiling, Tile tile) {
   });
 }
 
-// Per-channel scale and shift of the normalization: y = x*scale + shift.
-void affine_coefficients(const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& mean,
-                         const at::Tensor& invstd, std::vector<float>& scale, std::vector<float>& shift) {
-  int64_t C = mean.numel();
-  scale.resize(C);
-  shift.resize(C);
-  const float* w = weight.data_ptr<float>();
-  const float* b = bias.data_ptr<float>();
-  const float* m = mean.data_ptr<float>();
-  const float* s = invstd.data_ptr<float>();
-  for (int64_t c = 0; c < C; c++) {
-    scale[c] = w[c] * s[c];
-    shift[c] = b[c] - m[c] * scale[c];
-  }
-}
-
 // Returns y, or with `split` its two channel halves.
 template <typename T>
 std::vector<at::Tensor> forward_impl(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
@@ -280,30 +267,16 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& x, const at::Tensor& weig
   std::vector<double> sum = reduce_rows(M, tiling, 1, [&](int64_t at, int64_t n, float* acc) {
     K::add_values(px + at, n, acc);
   });
-  mean_out = at::empty({C}, x.options().dtype(at::kFloat));
-  float* mean = mean_out.data_ptr<float>();
-  for (int64_t c = 0; c < C; c++) mean[c] = static_cast<float>(sum[c] / M);
+  std::vector<float> mean_f(C);
+  for (int64_t c = 0; c < C; c++) mean_f[c] = static_cast<float>(sum[c] / M);
   // Two passes (mean, then squared deviations) rather than E[x^2] - E[x]^2, which cancels.
-  std::vector<float> mean_rep = tiling.repeat(mean);
+  std::vector<float> mean_rep = tiling.repeat(mean_f.data());
   std::vector<double> sq = reduce_rows(M, tiling, 1, [&](int64_t at, int64_t n, float* acc) {
     K::add_squared_deviations(px + at, n, mean_rep.data(), acc);
   });
-  invstd_out = at::empty({C}, mean_out.options());
-  float* invstd = invstd_out.data_ptr<float>();
-  std::vector<double> unbiased(C);
-  for (int64_t c = 0; c < C; c++) {
-    invstd[c] = static_cast<float>(1.0 / std::sqrt(sq[c] / M + eps));
-    unbiased[c] = sq[c] / (M - 1);
-  }
-  {
-    // PyTorch's convention: new = (1 - momentum)*old + momentum*batch, with the unbiased variance.
-    at::NoGradGuard no_grad;
-    running_mean.mul_(1 - momentum).add_(mean_out, momentum);
-    at::Tensor batch_var = at::from_blob(unbiased.data(), {C}, at::kDouble).to(running_var.scalar_type());
-    running_var.mul_(1 - momentum).add_(batch_var, momentum);
-  }
+  sn::bn::batch_statistics(sum, sq, M, eps, momentum, running_mean, running_var, mean_out, invstd_out);
   std::vector<float> scale, shift;
-  affine_coefficients(weight, bias, mean_out, invstd_out, scale, shift);
+  sn::bn::affine_coefficients(weight, bias, mean_out, invstd_out, scale, shift);
   std::vector<float> scale_rep = tiling.repeat(scale.data()), shift_rep = tiling.repeat(shift.data());
   if (!split) {
     at::Tensor y = at::empty_like(x, at::MemoryFormat::ChannelsLast);
@@ -326,7 +299,6 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& x, const at::Tensor& weig
   return {y1, y2};
 }
 
-// Returns {dx, dweight, dbias}.
 // Returns {dx, dweight, dbias}. dy2 defined: dy and dy2 are the gradients of the two halves.
 template <typename T>
 std::vector<at::Tensor> backward_impl(const at::Tensor& x, const at::Tensor& dy, const at::Tensor& dy2,
@@ -336,10 +308,8 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& x, const at::Tensor& dy,
   const int64_t C = x.size(1), M = x.numel() / C;
   const Tiling tiling(C);
   std::vector<float> scale, shift;
-  affine_coefficients(weight, bias, mean_t, invstd_t, scale, shift);
+  sn::bn::affine_coefficients(weight, bias, mean_t, invstd_t, scale, shift);
   const float* mean = mean_t.data_ptr<float>();
-  const float* invstd = invstd_t.data_ptr<float>();
-  const float* w = weight.data_ptr<float>();
   std::vector<float> mean_rep = tiling.repeat(mean), scale_rep = tiling.repeat(scale.data()),
                      shift_rep = tiling.repeat(shift.data());
   const T* px = data<T>(x);
@@ -353,30 +323,16 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& x, const at::Tensor& dy,
     K::add_grad_sums(px + at, grad_tile(at, n), n, mean_rep.data(), scale_rep.data(), shift_rep.data(), relu, acc,
                      acc + tiling.len);
   });
-  // With xhat = (x - mean)*invstd:  dx = w*invstd*(g - mean(g) - xhat*mean(g*xhat))
-  //   = a*g + b*x + d,  a = w*invstd,  b = -a*invstd^2*sum_gx/M,  d = -b*mean - a*sum_g/M.
-  std::vector<float> a(C), b(C), d(C);
-  at::Tensor dweight = at::empty({C}, weight.options());
-  at::Tensor dbias = at::empty({C}, bias.options());
-  float* pdw = dweight.data_ptr<float>();
-  float* pdb = dbias.data_ptr<float>();
-  for (int64_t c = 0; c < C; c++) {
-    double sum_g = sums[c], sum_gx = sums[C + c], s = invstd[c];
-    double ac = w[c] * s, bc = -ac * s * s * sum_gx / M;
-    a[c] = static_cast<float>(ac);
-    b[c] = static_cast<float>(bc);
-    d[c] = static_cast<float>(-bc * mean[c] - ac * sum_g / M);
-    pdw[c] = static_cast<float>(sum_gx * s);
-    pdb[c] = static_cast<float>(sum_g);
-  }
-  std::vector<float> a_rep = tiling.repeat(a.data()), b_rep = tiling.repeat(b.data()), d_rep = tiling.repeat(d.data());
+  sn::bn::InputGradient grad = sn::bn::input_gradient(sums.data(), sums.data() + C, weight, mean_t, invstd_t, M);
+  std::vector<float> a_rep = tiling.repeat(grad.a.data()), b_rep = tiling.repeat(grad.b.data()),
+                     d_rep = tiling.repeat(grad.d.data());
   at::Tensor dx = at::empty_like(x, at::MemoryFormat::ChannelsLast);
   T* pdx = data<T>(dx);
   for_tiles(M, tiling, [&](int64_t at, int64_t n) {
     K::grad_input(px + at, grad_tile(at, n), pdx + at, n, a_rep.data(), b_rep.data(), d_rep.data(),
                   scale_rep.data(), shift_rep.data(), relu);
   });
-  return {dx, dweight, dbias};
+  return {dx, grad.dweight, grad.dbias};
 }
 
 // With `split`, the output is the two channel halves as separate tensors (see sn_batch_norm_pair).
@@ -443,12 +399,18 @@ bool use_channels_last_kernel(const at::Tensor& x, const c10::optional<at::Tenso
          is_float32_vector(running_var, C);
 }
 
-// Batch norm (+ReLU) by the kernel where it applies, else by libtorch with an in-place ReLU
+// Batch norm (+ReLU) by a kernel where one applies, else by libtorch with an in-place ReLU
 // (batch norm's backward needs its input, not its output). With `split`, the result is the two
-// channel halves as separate tensors in the input's memory format.
-variable_list normalize(const at::Tensor& x, const c10::optional<at::Tensor>& w, const c10::optional<at::Tensor>& b,
+// channel halves as separate tensors in the input's memory format. `blocked_out`: the caller
+// takes a blocked result (blocked_layout.hpp) where the grouped kernel can give one.
+variable_list normalize(const at::Tensor& input, const c10::optional<at::Tensor>& w, const c10::optional<at::Tensor>& b,
                         const c10::optional<at::Tensor>& rm, const c10::optional<at::Tensor>& rv, bool training,
-                        bool relu, double momentum, double eps, bool split) {
+                        bool relu, double momentum, double eps, bool split, bool blocked_out) {
+  variable_list grouped;
+  if (sn::grouped_batch_norm(input, w, b, rm, rv, training, relu, momentum, eps, split, blocked_out, grouped)) {
+    return grouped;
+  }
+  const at::Tensor x = sn::blocked::to_standard(input);
   if (use_channels_last_kernel(x, w, b, rm, rv, training)) {
     return ChannelsLastBatchNorm::apply(x, *w, *b, *rm, *rv, momentum, eps, relu, split);
   }
@@ -461,11 +423,14 @@ variable_list normalize(const at::Tensor& x, const c10::optional<at::Tensor>& w,
   return {y.slice(1, 0, half).contiguous(format), y.slice(1, half).contiguous(format)};
 }
 
+// (N,C,...) for an ordinary input, (N,C/16,H,W,16) for a blocked one: its channel count.
+int64_t channels_of(const at::Tensor& x) { return sn::blocked::is_blocked(x) ? sn::blocked::nchw(x)[1] : x.size(1); }
+
 }  // namespace
 
 extern "C" int32_t sn_batch_norm(const sn_tensor* input, const sn_tensor* weight, const sn_tensor* bias,
                                  sn_tensor* running_mean, sn_tensor* running_var, int32_t training, int32_t relu,
-                                 double momentum, double eps, sn_tensor** out) {
+                                 double momentum, double eps, int32_t blocked_out, sn_tensor** out) {
   SN_GUARD({
     sn::out_arg(out, "out");
     const at::Tensor& x = sn::ref(input, "input");
@@ -475,23 +440,24 @@ extern "C" int32_t sn_batch_norm(const sn_tensor* input, const sn_tensor* weight
     }
     c10::optional<at::Tensor> w = sn::optional_ref(weight), b = sn::optional_ref(bias);
     c10::optional<at::Tensor> rm = sn::optional_ref(running_mean), rv = sn::optional_ref(running_var);
-    sn::give(normalize(x, w, b, rm, rv, training != 0, relu != 0, momentum, eps, false)[0], out);
+    sn::give(normalize(x, w, b, rm, rv, training != 0, relu != 0, momentum, eps, false, blocked_out != 0)[0], out);
   });
 }
 
 extern "C" int32_t sn_batch_norm_pair(const sn_tensor* input, const sn_tensor* weight1, const sn_tensor* bias1,
                                       sn_tensor* running_mean1, sn_tensor* running_var1, const sn_tensor* weight2,
                                       const sn_tensor* bias2, sn_tensor* running_mean2, sn_tensor* running_var2,
-                                      int32_t training, int32_t relu, double momentum, double eps, sn_tensor** out1,
+                                      int32_t training, int32_t relu, double momentum, double eps,
+                                      int32_t blocked_out, sn_tensor** out1,
                                       sn_tensor** out2) {
   SN_GUARD({
     sn::out_arg(out1, "out1");
     sn::out_arg(out2, "out2");
     const at::Tensor& x = sn::ref(input, "input");
-    if (x.dim() != 4 || x.size(1) % 2 != 0) {
+    if ((x.dim() != 4 && !sn::blocked::is_blocked(x)) || channels_of(x) % 2 != 0) {
       throw sn::InvalidArgument("input must be (N,2C,H,W), got shape " + c10::str(x.sizes()));
     }
-    const int64_t half = x.size(1) / 2;
+    const int64_t half = channels_of(x) / 2;
     at::Tensor rm1 = sn::mut(running_mean1, "running_mean1"), rv1 = sn::mut(running_var1, "running_var1");
     at::Tensor rm2 = sn::mut(running_mean2, "running_mean2"), rv2 = sn::mut(running_var2, "running_var2");
     const at::Tensor& w1 = sn::ref(weight1, "weight1");
@@ -507,7 +473,7 @@ extern "C" int32_t sn_batch_norm_pair(const sn_tensor* input, const sn_tensor* w
     // Parameters and statistics of the two halves side by side: the kernel sees one batch norm.
     at::Tensor w = at::cat({w1, w2}), b = at::cat({b1, b2});
     at::Tensor rm = at::cat({rm1, rm2}).detach(), rv = at::cat({rv1, rv2}).detach();
-    variable_list y = normalize(x, w, b, rm, rv, training != 0, relu != 0, momentum, eps, true);
+    variable_list y = normalize(x, w, b, rm, rv, training != 0, relu != 0, momentum, eps, true, blocked_out != 0);
     if (training) {  // the updated statistics back into each half's own buffers
       at::NoGradGuard no_grad;
       rm1.copy_(rm.slice(0, 0, half));

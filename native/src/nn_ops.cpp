@@ -2,6 +2,7 @@
 // shift, pooling, linear, cross-entropy and accuracy counting.
 #include <torch/csrc/autograd/custom_function.h>
 
+#include "blocked_layout.hpp"
 #include "shim.hpp"
 #include "winograd_conv.hpp"
 
@@ -35,21 +36,22 @@ extern "C" {
 
 int32_t sn_conv2d(const sn_tensor* input, const sn_tensor* weight, const sn_tensor* bias,
                   int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups,
-                  sn_tensor** out) {
+                  int32_t blocked_out, sn_tensor** out) {
   SN_GUARD({
     sn::out_arg(out, "out");
-    const at::Tensor& x = sn::ref(input, "input");
+    const at::Tensor& input_tensor = sn::ref(input, "input");
     const at::Tensor& w = sn::ref(weight, "weight");
-    require_dim(x, 4, "input", "(N,C,H,W)");
+    if (!sn::blocked::is_blocked(input_tensor)) require_dim(input_tensor, 4, "input", "(N,C,H,W)");
     require_dim(w, 4, "weight", "(out_channels,in_channels/groups,kH,kW)");
     int64_t stride[2] = {stride_h, stride_w};
     int64_t padding[2] = {pad_h, pad_w};
     int64_t dilation[2] = {1, 1};
     at::Tensor y;
-    if (sn::winograd_conv2d(x, w, bias != nullptr, stride, padding, groups, y)) {
+    if (sn::winograd_conv2d(input_tensor, w, bias != nullptr, stride, padding, groups, blocked_out != 0, y)) {
       sn::give(std::move(y), out);
       return;
     }
+    const at::Tensor x = sn::blocked::to_standard(input_tensor);  // libtorch takes ordinary layouts only
     sn::give(at::conv2d(x, w, sn::optional_ref(bias), stride, padding, dilation, groups), out);
   });
 }

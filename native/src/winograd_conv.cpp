@@ -17,6 +17,7 @@
 
 #include <atomic>
 
+#include "blocked_layout.hpp"
 #include "shim.hpp"
 #include "winograd_conv.hpp"
 
@@ -112,13 +113,29 @@ dnnl::reorder reorder_for(const memory::desc& from, const memory::desc& to) {
   return r;
 }
 
-// A tensor's layout as oneDNN sees it (its sizes and strides).
+// A dense tensor's layout as oneDNN sees it: nChw16c for a blocked one, else its sizes and strides.
 memory::desc layout_of(const at::Tensor& t) {
+  if (sn::blocked::is_blocked(t)) {
+    auto s = sn::blocked::nchw(t);
+    return memory::desc({s[0], s[1], s[2], s[3]}, memory::data_type::f32, memory::format_tag::nChw16c);
+  }
   return memory::desc(memory::dims(t.sizes().begin(), t.sizes().end()), memory::data_type::f32,
                       memory::dims(t.strides().begin(), t.strides().end()));
 }
 
-c10::MemoryFormat format_of(const at::Tensor& t) { return t.suggest_memory_format(); }
+// t itself if layout_of can describe it, else a dense copy.
+at::Tensor dense(const at::Tensor& t) {
+  if (sn::blocked::is_blocked(t)) return t.contiguous();
+  return t.is_non_overlapping_and_dense() ? t : t.contiguous(t.suggest_memory_format());
+}
+
+// A new (N,C,H,W) result: blocked when asked, else in the layout of `like` (channels_last for a
+// blocked one).
+at::Tensor empty_result(const std::array<int64_t, 4>& s, const at::Tensor& like, bool blocked) {
+  if (blocked) return sn::blocked::empty(s[0], s[1], s[2], s[3]);
+  auto format = sn::blocked::is_blocked(like) ? at::MemoryFormat::ChannelsLast : like.suggest_memory_format();
+  return at::empty({s[0], s[1], s[2], s[3]}, at::TensorOptions(at::kFloat).memory_format(format));
+}
 
 // Images per oneDNN call: about 4 MB of input or output, whichever is larger. A chunk's blocked
 // copies are still in cache when the kernel reads them (and its result when it is reordered
@@ -128,12 +145,14 @@ c10::MemoryFormat format_of(const at::Tensor& t) { return t.suggest_memory_forma
 constexpr int64_t kChunkBytes = 4 << 20;
 
 int64_t chunk_images(const at::Tensor& x, const at::Tensor& w) {
-  int64_t per_image = std::max(x.size(1), w.size(0)) * x.size(2) * x.size(3) * static_cast<int64_t>(sizeof(float));
-  return std::max<int64_t>(1, std::min<int64_t>(x.size(0), kChunkBytes / per_image));
+  auto s = sn::blocked::nchw(x);
+  int64_t per_image = std::max(s[1], w.size(0)) * s[2] * s[3] * static_cast<int64_t>(sizeof(float));
+  return std::max<int64_t>(1, std::min<int64_t>(s[0], kChunkBytes / per_image));
 }
 
 Shape chunk_shape(const at::Tensor& x, const at::Tensor& w, int64_t images) {
-  return {images, x.size(1), w.size(0), x.size(2), x.size(3)};
+  auto s = sn::blocked::nchw(x);
+  return {images, s[1], w.size(0), s[2], s[3]};
 }
 
 // The primitives for every chunk of the batch (the last one may be smaller), or false if oneDNN
@@ -166,7 +185,7 @@ dnnl::stream& cpu_stream() {
 // `tensor` in oneDNN layout `want`: its own memory if it already has it, else a copy in slot
 // `which`. A view that is not dense is made dense first; that temporary is never handed out.
 memory in_layout(const at::Tensor& tensor, const memory::desc& want, Slot which) {
-  at::Tensor t = tensor.is_non_overlapping_and_dense() ? tensor : tensor.contiguous(format_of(tensor));
+  at::Tensor t = dense(tensor);
   memory own(layout_of(t), cpu_engine(), t.data_ptr());
   if (own.get_desc() == want && t.is_same(tensor)) return own;
   RECORD_FUNCTION("shakenet::winograd_reorder_in", c10::ArrayRef<const c10::IValue>{});
@@ -181,8 +200,16 @@ const memory& weights_in(memory& cached, const at::Tensor& w, const memory::desc
   return cached;
 }
 
-// Writes `result` into the tensor (or view) `t`.
+// Where a primitive writes its result in layout `want` for the dense tensor (or chunk) `t`:
+// t's own memory if it has that layout, else slot `which` (then `store` copies it over).
+memory out_layout(const at::Tensor& t, const memory::desc& want, Slot which) {
+  if (layout_of(t) == want) return memory(want, cpu_engine(), t.data_ptr());
+  return slot(which, want);
+}
+
+// Writes `result` into the dense tensor (or chunk) `t`, unless it is already there.
 void store(memory result, const at::Tensor& t) {
+  if (result.get_data_handle() == t.data_ptr()) return;
   RECORD_FUNCTION("shakenet::winograd_reorder_out", c10::ArrayRef<const c10::IValue>{});
   memory target(layout_of(t), cpu_engine(), t.data_ptr());
   if (result.get_desc() == target.get_desc()) {
@@ -204,19 +231,20 @@ void run(const char* name, const Primitive& primitive, const Pd& pd, std::unorde
 // Calls `body(first image, images, primitives)` for each chunk of x's batch.
 template <typename Body>
 void for_each_chunk(const at::Tensor& x, const at::Tensor& w, Body&& body) {
-  int64_t n = x.size(0), chunk = chunk_images(x, w);
+  int64_t n = sn::blocked::nchw(x)[0], chunk = chunk_images(x, w);
   for (int64_t first = 0; first < n; first += chunk) {
     int64_t images = std::min(chunk, n - first);
     body(first, images, *primitives_for(chunk_shape(x, w, images)));
   }
 }
 
-at::Tensor run_forward(const at::Tensor& x, const at::Tensor& w) {
-  at::Tensor y = at::empty({x.size(0), w.size(0), x.size(2), x.size(3)}, at::TensorOptions(at::kFloat).memory_format(format_of(x)));
+at::Tensor run_forward(const at::Tensor& x, const at::Tensor& w, bool blocked_out) {
+  auto s = sn::blocked::nchw(x);
+  at::Tensor y = empty_result({s[0], w.size(0), s[2], s[3]}, x, blocked_out);
   memory weights;
   for_each_chunk(x, w, [&](int64_t first, int64_t images, const Primitives& p) {
     memory src = in_layout(x.narrow(0, first, images), p.forward_pd.src_desc(), kSrc);
-    memory dst = slot(kDst, p.forward_pd.dst_desc());
+    memory dst = out_layout(y.narrow(0, first, images), p.forward_pd.dst_desc(), kDst);
     run("shakenet::winograd_forward", p.forward, p.forward_pd,
         {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_in(weights, w, p.forward_pd.weights_desc())}, {DNNL_ARG_DST, dst}});
     store(dst, y.narrow(0, first, images));
@@ -229,17 +257,17 @@ at::Tensor run_forward(const at::Tensor& x, const at::Tensor& w) {
 std::pair<at::Tensor, at::Tensor> run_backward(const at::Tensor& g, const at::Tensor& x, const at::Tensor& w,
                                                bool want_input, bool want_weight) {
   at::Tensor grad_x, grad_w, chunk_grad_w;
-  if (want_input) grad_x = at::empty(x.sizes(), at::TensorOptions(at::kFloat).memory_format(format_of(x)));
+  if (want_input) grad_x = empty_result(sn::blocked::nchw(x), x, sn::blocked::is_blocked(x));
   if (want_weight) {
-    grad_w = at::empty(w.sizes(), at::TensorOptions(at::kFloat).memory_format(format_of(w)));
-    if (x.size(0) > chunk_images(x, w)) chunk_grad_w = at::empty_like(grad_w);
+    grad_w = at::empty(w.sizes(), at::TensorOptions(at::kFloat).memory_format(w.suggest_memory_format()));
+    if (sn::blocked::nchw(x)[0] > chunk_images(x, w)) chunk_grad_w = at::empty_like(grad_w);
   }
   memory weights;
   for_each_chunk(x, w, [&](int64_t first, int64_t images, const Primitives& p) {
     at::Tensor g_chunk = g.narrow(0, first, images);
     memory diff_dst = in_layout(g_chunk, p.data_pd.diff_dst_desc(), kDiffDst);
     if (want_input) {
-      memory diff_src = slot(kDst, p.data_pd.diff_src_desc());
+      memory diff_src = out_layout(grad_x.narrow(0, first, images), p.data_pd.diff_src_desc(), kDst);
       run("shakenet::winograd_backward_data", p.data, p.data_pd,
           {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, weights_in(weights, w, p.data_pd.weights_desc())},
            {DNNL_ARG_DIFF_SRC, diff_src}});
@@ -266,36 +294,39 @@ std::pair<at::Tensor, at::Tensor> run_backward(const at::Tensor& g, const at::Te
 
 // Autograd node: saves the input and weight, and runs oneDNN's Winograd backward kernels.
 struct WinogradConv : public torch::autograd::Function<WinogradConv> {
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& w) {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& w,
+                            bool blocked_out) {
     ctx->save_for_backward({x, w});
-    return run_forward(x, w);
+    return run_forward(x, w, blocked_out);
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     auto saved = ctx->get_saved_variables();
     const at::Tensor& g = grads[0];
-    if (!g.defined()) return {at::Tensor(), at::Tensor()};
+    if (!g.defined()) return {at::Tensor(), at::Tensor(), at::Tensor()};
     auto [grad_x, grad_w] = run_backward(g, saved[0], saved[1], ctx->needs_input_grad(0), ctx->needs_input_grad(1));
-    return {grad_x, grad_w};
+    return {grad_x, grad_w, at::Tensor()};
   }
 };
 
 bool is_float32_cpu(const at::Tensor& t) {
-  return t.defined() && t.layout() == at::kStrided && t.device().is_cpu() && t.scalar_type() == at::kFloat && t.dim() == 4;
+  return t.defined() && t.layout() == at::kStrided && t.device().is_cpu() && t.scalar_type() == at::kFloat &&
+         (t.dim() == 4 || sn::blocked::is_blocked(t));
 }
 
 }  // namespace
 
 bool sn::winograd_conv2d(const at::Tensor& x, const at::Tensor& w, bool has_bias, const int64_t stride[2],
-                         const int64_t padding[2], int64_t groups, at::Tensor& out) {
+                         const int64_t padding[2], int64_t groups, bool blocked_out, at::Tensor& out) {
   if (!enabled.load(std::memory_order_relaxed) || has_bias || groups != 1) return false;
-  if (!is_float32_cpu(x) || !is_float32_cpu(w) || sn::autocast_enabled(at::kCPU)) return false;
+  if (!is_float32_cpu(x) || !is_float32_cpu(w) || w.dim() != 4 || sn::autocast_enabled(at::kCPU)) return false;
   if (stride[0] != 1 || stride[1] != 1 || padding[0] != 1 || padding[1] != 1) return false;
-  if (w.size(2) != 3 || w.size(3) != 3 || w.size(1) != x.size(1) || x.numel() == 0) return false;
-  if (x.size(1) % 16 != 0 || w.size(0) % 16 != 0) return false;  // oneDNN's kernels work in blocks of 16 channels
+  const int64_t channels = sn::blocked::nchw(x)[1];
+  if (w.size(2) != 3 || w.size(3) != 3 || w.size(1) != channels || x.numel() == 0) return false;
+  if (channels % 16 != 0 || w.size(0) % 16 != 0) return false;  // oneDNN's kernels work in blocks of 16 channels
   if (!have_primitives(x, w)) return false;
-  out = WinogradConv::apply(x, w);
+  out = WinogradConv::apply(x, w, blocked_out);
   return true;
 }
 
@@ -330,7 +361,7 @@ int32_t sn_cpu_winograd_calls(int64_t* out) {
 
 #else  // built without oneDNN's headers: the direct algorithm (libtorch's) always
 
-bool sn::winograd_conv2d(const at::Tensor&, const at::Tensor&, bool, const int64_t*, const int64_t*, int64_t,
+bool sn::winograd_conv2d(const at::Tensor&, const at::Tensor&, bool, const int64_t*, const int64_t*, int64_t, bool,
                          at::Tensor&) {
   return false;
 }

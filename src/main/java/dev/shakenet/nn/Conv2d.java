@@ -19,10 +19,10 @@ public final class Conv2d extends Module {
      * first(x) and second(x) as one convolution (N,in,H,W) -> (N,2*out,H',W'), first's channels
      * then second's: one wider matrix product, and x's gradient comes out already summed.
      */
-    static Tensor forwardPair(Conv2d first, Conv2d second, Tensor x) {
+    static Tensor forwardPair(Conv2d first, Conv2d second, Tensor x, boolean blockedOut) {
         if (first.stride != second.stride || first.padding != second.padding) throw new IllegalArgumentException("convolutions differ in stride or padding");
         try (Tensor weight = Functional.cat(java.util.List.of(first.weight, second.weight), 0)) {
-            Tensor y = Functional.conv2d(x, weight, null, first.stride, first.padding);
+            Tensor y = Functional.conv2d(x, weight, null, first.stride, first.padding, blockedOut);
             MultiplyAdds.record(y, weight);
             return y;
         }
@@ -30,7 +30,12 @@ public final class Conv2d extends Module {
 
     /** (N,in,H,W) -> (N,out,H',W') */
     public Tensor forward(Tensor x) {
-        Tensor y = Functional.conv2d(x, weight, null, stride, padding);
+        return forward(x, false);
+    }
+
+    /** With {@code blockedOut}, the result may be in the shim's blocked layout (Functional.conv2d). */
+    Tensor forward(Tensor x, boolean blockedOut) {
+        Tensor y = Functional.conv2d(x, weight, null, stride, padding, blockedOut);
         MultiplyAdds.record(y, weight);
         return y;
     }

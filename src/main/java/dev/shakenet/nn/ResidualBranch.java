@@ -27,7 +27,7 @@ final class ResidualBranch extends Module {
             h = bn1.forwardRelu(c1);
         }
         try (h) {
-            return secondHalf(h);
+            return secondHalf(h, false);
         }
     }
 
@@ -35,20 +35,23 @@ final class ResidualBranch extends Module {
      * Both branches of a block on the same relu(x), their conv1 run as one convolution with
      * twice the filters and their bn1 as one batch-norm pass that hands each branch its half:
      * the same arithmetic, in fewer and wider ops (much faster for 2x32d's 32-channel stage).
+     * With {@code blocked}, everything between conv1 and bn2 may stay in the shim's blocked
+     * layout (Functional.conv2d), which the Winograd convolutions read and write: no layout
+     * change between them, forward or backward; bn2 hands out the ordinary layout.
      */
-    static Tensor[] forwardPair(ResidualBranch first, ResidualBranch second, Tensor reluX) {
+    static Tensor[] forwardPair(ResidualBranch first, ResidualBranch second, Tensor reluX, boolean blocked) {
         Tensor[] h;
-        try (Tensor c1 = Conv2d.forwardPair(first.conv1, second.conv1, reluX)) {
-            h = BatchNorm2d.forwardReluPair(first.bn1, second.bn1, c1);
+        try (Tensor c1 = Conv2d.forwardPair(first.conv1, second.conv1, reluX, blocked)) {
+            h = BatchNorm2d.forwardReluPair(first.bn1, second.bn1, c1, blocked);
         }
         try (Tensor h1 = h[0]; Tensor h2 = h[1]) {
-            return new Tensor[] {first.secondHalf(h1), second.secondHalf(h2)};
+            return new Tensor[] {first.secondHalf(h1, blocked), second.secondHalf(h2, blocked)};
         }
     }
 
     /** conv2 -> bn2 on relu(bn1(conv1(x))). */
-    private Tensor secondHalf(Tensor h) {
-        try (Tensor c2 = conv2.forward(h)) {
+    private Tensor secondHalf(Tensor h, boolean blocked) {
+        try (Tensor c2 = conv2.forward(h, blocked)) {
             return bn2.forward(c2);
         }
     }

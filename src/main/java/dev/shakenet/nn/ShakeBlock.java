@@ -1,5 +1,6 @@
 package dev.shakenet.nn;
 
+import dev.shakenet.torch.CpuConvolution;
 import dev.shakenet.torch.Generator;
 import dev.shakenet.torch.ShakeShake;
 import dev.shakenet.torch.Tensor;
@@ -38,7 +39,11 @@ public final class ShakeBlock extends Module {
         // measured there). Evaluation keeps them apart, where the paired batch norm would slice,
         // and so does CUDA, where the pairing has not been measured.
         boolean paired = isTraining() && !h.device().isCuda();
-        Tensor[] branches = paired ? ResidualBranch.forwardPair(branch1, branch2, h)
+        // With Winograd on, the pair keeps its activations in oneDNN's blocked layout between
+        // convolutions (ResidualBranch.forwardPair); with the direct algorithm there is nothing
+        // to gain, and the layout changes for libtorch's convolutions would cost time.
+        boolean blocked = paired && CpuConvolution.isWinograd();
+        Tensor[] branches = paired ? ResidualBranch.forwardPair(branch1, branch2, h, blocked)
                 : new Tensor[] {branch1.forward(h), branch2.forward(h)};
         try (Tensor a = branches[0]; Tensor b = branches[1]; Tensor projected = shortcut == null ? null : shortcut.forward(h)) {
             return ShakeShake.combineAddRelu(a, b, shortcut == null ? x : projected, shake.forward(), shake.backward(), shake.level(),

@@ -22,7 +22,23 @@ public final class Functional {
     }
 
     public static Tensor conv2d(Tensor input, Tensor weight, Tensor bias, int strideH, int strideW, int padH, int padW, int groups) {
-        return own(Native.handle((arena, out) -> sn_conv2d(input.handle(), weight.handle(), handleOf(bias), strideH, strideW, padH, padW, groups, out)));
+        return conv2d(input, weight, bias, strideH, strideW, padH, padW, groups, false);
+    }
+
+    /**
+     * {@link #conv2d} that, with {@code blockedOut}, may return its result in the shim's blocked
+     * layout: a (N,C/16,H,W,16) tensor holding (N,C,H,W) (see native/include/shakenet.h), meant
+     * only as the input of the next {@link #batchNorm} or convolution, which read it without a
+     * layout change. Inputs may be blocked.
+     */
+    public static Tensor conv2d(Tensor input, Tensor weight, Tensor bias, int stride, int padding, boolean blockedOut) {
+        return conv2d(input, weight, bias, stride, stride, padding, padding, 1, blockedOut);
+    }
+
+    private static Tensor conv2d(Tensor input, Tensor weight, Tensor bias, int strideH, int strideW, int padH, int padW, int groups,
+                                 boolean blockedOut) {
+        return own(Native.handle((arena, out) -> sn_conv2d(input.handle(), weight.handle(), handleOf(bias), strideH, strideW, padH, padW,
+                groups, blockedOut ? 1 : 0, out)));
     }
 
     /**
@@ -41,8 +57,14 @@ public final class Functional {
      */
     public static Tensor batchNorm(Tensor input, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
                                    boolean training, boolean relu, double momentum, double eps) {
+        return batchNorm(input, weight, bias, runningMean, runningVar, training, relu, momentum, eps, false);
+    }
+
+    /** {@link #batchNorm} that, with {@code blockedOut}, may return a blocked result (see {@link #conv2d(Tensor, Tensor, Tensor, int, int, boolean)}). */
+    public static Tensor batchNorm(Tensor input, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
+                                   boolean training, boolean relu, double momentum, double eps, boolean blockedOut) {
         return own(Native.handle((arena, out) -> sn_batch_norm(input.handle(), handleOf(weight), handleOf(bias),
-                handleOf(runningMean), handleOf(runningVar), training ? 1 : 0, relu ? 1 : 0, momentum, eps, out)));
+                handleOf(runningMean), handleOf(runningVar), training ? 1 : 0, relu ? 1 : 0, momentum, eps, blockedOut ? 1 : 0, out)));
     }
 
     /**
@@ -53,9 +75,17 @@ public final class Functional {
     public static Tensor[] batchNormPair(Tensor input, Tensor weight1, Tensor bias1, Tensor runningMean1, Tensor runningVar1,
                                          Tensor weight2, Tensor bias2, Tensor runningMean2, Tensor runningVar2, boolean training,
                                          boolean relu, double momentum, double eps) {
+        return batchNormPair(input, weight1, bias1, runningMean1, runningVar1, weight2, bias2, runningMean2, runningVar2, training, relu,
+                momentum, eps, false);
+    }
+
+    /** {@link #batchNormPair} that, with {@code blockedOut}, may return blocked halves. */
+    public static Tensor[] batchNormPair(Tensor input, Tensor weight1, Tensor bias1, Tensor runningMean1, Tensor runningVar1,
+                                         Tensor weight2, Tensor bias2, Tensor runningMean2, Tensor runningVar2, boolean training,
+                                         boolean relu, double momentum, double eps, boolean blockedOut) {
         MemorySegment[] outputs = Native.handles(2, (arena, out) -> sn_batch_norm_pair(input.handle(), weight1.handle(),
                 bias1.handle(), runningMean1.handle(), runningVar1.handle(), weight2.handle(), bias2.handle(), runningMean2.handle(),
-                runningVar2.handle(), training ? 1 : 0, relu ? 1 : 0, momentum, eps, out[0], out[1]));
+                runningVar2.handle(), training ? 1 : 0, relu ? 1 : 0, momentum, eps, blockedOut ? 1 : 0, out[0], out[1]));
         return new Tensor[] {own(outputs[0]), own(outputs[1])};
     }
 

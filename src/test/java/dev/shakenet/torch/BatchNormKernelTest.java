@@ -66,7 +66,7 @@ class BatchNormKernelTest {
     }
 
     /** Central differences of {@code Reference.weighted} with respect to each element of {@code which}. */
-    private static double[] finiteDifferences(Reference ref, double[] x, double[] gamma, double[] beta, boolean relu, double[] r,
+    static double[] finiteDifferences(Reference ref, double[] x, double[] gamma, double[] beta, boolean relu, double[] r,
                                               double[] which) {
         double eps = 1e-6;
         double[] grad = new double[which.length];
@@ -120,7 +120,7 @@ class BatchNormKernelTest {
         }
     }
 
-    private static void assertClose(double[] expected, double[] actual, double tolerance, String what) {
+    static void assertClose(double[] expected, double[] actual, double tolerance, String what) {
         double scale = 0;
         for (double e : expected) scale = Math.max(scale, Math.abs(e));
         for (int i = 0; i < expected.length; i++) {

@@ -51,7 +51,7 @@ class WinogradConvTest {
      * grad_x[b,c,y,x] = sum over o, ky, kx of g[b,o,y+pad-ky,x+pad-kx] * w[o,c,ky,kx] and
      * grad_w[o,c,ky,kx] = sum over b, y, x of g[b,o,y,x] * x[b,c,y-pad+ky,x-pad+kx]. Returns {grad_x, grad_w}.
      */
-    private static double[][] gradients(double[] g, double[] x, double[] w, int n, int c, int o, int h, int k, int pad) {
+    static double[][] gradients(double[] g, double[] x, double[] w, int n, int c, int o, int h, int k, int pad) {
         double[] gx = new double[n * c * h * h], gw = new double[o * c * k * k];
         for (int b = 0; b < n; b++)
             for (int oc = 0; oc < o; oc++)
@@ -72,7 +72,7 @@ class WinogradConvTest {
     }
 
     /** Largest |a - b| over the largest |b|: the error on the scale of the result. */
-    private static double scaledError(float[] actual, double[] expected) {
+    static double scaledError(float[] actual, double[] expected) {
         double err = 0, scale = 0;
         for (int i = 0; i < expected.length; i++) {
             err = Math.max(err, Math.abs(actual[i] - expected[i]));

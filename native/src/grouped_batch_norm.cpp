@@ -1,0 +1,308 @@
+// Batch norm (+ReLU) for float32 CPU training on activations in groups of 16 channels: the
+// blocked layout that the Winograd convolutions read and write (blocked_layout.hpp), and
+// channels_last. Any mix of the two for input, output and gradients: one 16-float vector per
+// pixel either way, only the strides differ. That lets a branch run conv -> bn -> relu -> conv
+// -> bn without a layout change in between, and hand the last result out as channels_last.
+//
+// The unit of work is one image's group of 16 channels (H*W pixels): forward takes two passes
+// over memory (a unit's moments read it twice, the second time from cache; then the affine
+// pass), backward two (gradient sums, then the input gradient). Units are summed in a fixed
+// order, so results do not depend on the thread count.
+#include <ATen/Parallel.h>
+#include <ATen/record_function.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "batch_norm_math.hpp"
+#include "blocked_layout.hpp"
+#include "cpu_kernels.hpp"
+#include "grouped_batch_norm.hpp"
+#include "shim.hpp"
+
+namespace {
+
+using sn::blocked::kBlock;
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// ---- Kernels over one unit: P pixels of 16 channels, `s*` floats from one pixel to the next ---
+
+// Sum of the unit's values, then the sum and squared sum of deviations from that sum's mean
+// (read again from cache); returns the exact mean and the sum of squared deviations from it.
+SN_CPU_KERNEL void unit_moments(const float* __restrict x, int64_t sx, int64_t P, double* __restrict mean,
+                                double* __restrict m2) {
+  float acc[2][kBlock] = {}, dev[kBlock] = {}, sq[kBlock] = {}, m[kBlock];
+  int64_t p = 0;
+  for (; p + 2 <= P; p += 2) {
+    for (int j = 0; j < kBlock; j++) acc[0][j] += x[p * sx + j];
+    for (int j = 0; j < kBlock; j++) acc[1][j] += x[(p + 1) * sx + j];
+  }
+  for (; p < P; p++) {
+    for (int j = 0; j < kBlock; j++) acc[0][j] += x[p * sx + j];
+  }
+  for (int j = 0; j < kBlock; j++) m[j] = (acc[0][j] + acc[1][j]) / static_cast<float>(P);
+  for (p = 0; p < P; p++) {
+    for (int j = 0; j < kBlock; j++) {
+      float d = x[p * sx + j] - m[j];
+      dev[j] += d;
+      sq[j] += d * d;
+    }
+  }
+  // m is a rounded mean: correct both by the deviations' own (tiny) sum.
+  for (int j = 0; j < kBlock; j++) {
+    double shift = static_cast<double>(dev[j]) / P;
+    mean[j] = m[j] + shift;
+    m2[j] = sq[j] - static_cast<double>(dev[j]) * shift;
+  }
+}
+
+// ReLU written as a select, which compilers vectorize (std::max's NaN rule kept GCC scalar).
+SN_INLINE float relu_of(float v) { return v > 0.0f ? v : 0.0f; }
+
+template <bool kRelu>
+SN_INLINE void affine_loop(const float* __restrict x, int64_t sx, float* __restrict y, int64_t sy, int64_t P,
+                           const float* __restrict scale, const float* __restrict shift) {
+  for (int64_t p = 0; p < P; p++) {
+    for (int j = 0; j < kBlock; j++) {
+      float v = x[p * sx + j] * scale[j] + shift[j];
+      y[p * sy + j] = kRelu ? relu_of(v) : v;
+    }
+  }
+}
+
+SN_CPU_KERNEL void unit_affine(const float* __restrict x, int64_t sx, float* __restrict y, int64_t sy, int64_t P,
+                               const float* __restrict scale, const float* __restrict shift, bool relu) {
+  if (relu) {
+    affine_loop<true>(x, sx, y, sy, P, scale, shift);
+  } else {
+    affine_loop<false>(x, sx, y, sy, P, scale, shift);
+  }
+}
+
+// sum_g += g and sum_gx += g*(x - mean), g being dy masked by the ReLU (recomputed from x).
+SN_CPU_KERNEL void unit_grad_sums(const float* __restrict x, int64_t sx, const float* __restrict dy, int64_t sdy,
+                                  int64_t P, const float* __restrict mean, const float* __restrict scale,
+                                  const float* __restrict shift, bool relu, double* __restrict sum_g,
+                                  double* __restrict sum_gx) {
+  float acc_g[kBlock] = {}, acc_gx[kBlock] = {};
+  for (int64_t p = 0; p < P; p++) {
+    const float* xp = x + p * sx;
+    const float* gp = dy + p * sdy;
+    for (int j = 0; j < kBlock; j++) {
+      float g = (!relu || xp[j] * scale[j] + shift[j] > 0.0f) ? gp[j] : 0.0f;
+      acc_g[j] += g;
+      acc_gx[j] += g * (xp[j] - mean[j]);
+    }
+  }
+  for (int j = 0; j < kBlock; j++) {
+    sum_g[j] = acc_g[j];
+    sum_gx[j] = acc_gx[j];
+  }
+}
+
+// dx = a*g + b*x + d (see sn::bn::input_gradient).
+SN_CPU_KERNEL void unit_grad_input(const float* __restrict x, int64_t sx, const float* __restrict dy, int64_t sdy,
+                                   float* __restrict dx, int64_t sdx, int64_t P, const float* __restrict a,
+                                   const float* __restrict b, const float* __restrict d,
+                                   const float* __restrict scale, const float* __restrict shift, bool relu) {
+  for (int64_t p = 0; p < P; p++) {
+    const float* xp = x + p * sx;
+    const float* gp = dy + p * sdy;
+    float* op = dx + p * sdx;
+    for (int j = 0; j < kBlock; j++) {
+      float g = (!relu || xp[j] * scale[j] + shift[j] > 0.0f) ? gp[j] : 0.0f;
+      op[j] = a[j] * g + b[j] * xp[j] + d[j];
+    }
+  }
+}
+
+// ---- Operands --------------------------------------------------------------------------------
+
+// A float tensor as (image, channel group, pixel) -> 16 consecutive floats, blocked or
+// channels_last; or the two halves of one, each its own tensor (the branches' bn1).
+struct Groups {
+  float* base[2];
+  int64_t per_part;  // groups in each part
+  int64_t image_stride, group_stride, pixel_stride;
+
+  float* at(int64_t n, int64_t g) const {
+    int64_t part = g / per_part;
+    return base[part] + n * image_stride + (g - part * per_part) * group_stride;
+  }
+};
+
+// t's layout; all parts share it.
+Groups groups_of(const at::Tensor& t, const at::Tensor& second = at::Tensor()) {
+  auto s = sn::blocked::nchw(t);
+  int64_t hw = s[2] * s[3], groups = s[1] / kBlock;
+  float* second_base = second.defined() ? second.data_ptr<float>() : nullptr;
+  if (sn::blocked::is_blocked(t)) return {{t.data_ptr<float>(), second_base}, groups, s[1] * hw, hw * kBlock, kBlock};
+  return {{t.data_ptr<float>(), second_base}, groups, s[1] * hw, kBlock, s[1]};
+}
+
+// A new tensor of logical shape (N,C,H,W), blocked or channels_last.
+at::Tensor empty_activation(const std::array<int64_t, 4>& s, bool blocked) {
+  if (blocked) return sn::blocked::empty(s[0], s[1], s[2], s[3]);
+  return at::empty({s[0], s[1], s[2], s[3]}, at::TensorOptions(at::kFloat).memory_format(at::MemoryFormat::ChannelsLast));
+}
+
+// A gradient dense in its output's layout (blocked 5-d or channels_last): autograd may hand
+// over another arrangement of the same shape.
+at::Tensor dense(const at::Tensor& g) {
+  return g.dim() == 5 ? g.contiguous() : g.to(at::kFloat).contiguous(at::MemoryFormat::ChannelsLast);
+}
+
+// Runs body(n, g) over every unit, in parallel; units of small images go a few at a time.
+template <typename Body>
+void for_units(int64_t images, int64_t groups, int64_t pixels, Body&& body) {
+  int64_t grain = std::max<int64_t>(1, 4096 / pixels);
+  at::parallel_for(0, images * groups, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t u = begin; u < end; u++) body(u / groups, u % groups);
+  });
+}
+
+// Per-channel sums of per-unit values (images x groups x 16, in that order), image by image:
+// the same order whatever the threads.
+std::vector<double> sum_over_images(const std::vector<double>& per_unit, int64_t images, int64_t groups) {
+  std::vector<double> total(static_cast<size_t>(groups * kBlock), 0.0);
+  for (int64_t n = 0; n < images; n++) {
+    for (int64_t i = 0; i < groups * kBlock; i++) total[i] += per_unit[n * groups * kBlock + i];
+  }
+  return total;
+}
+
+// ---- Forward and backward ----------------------------------------------------------------------
+
+std::vector<at::Tensor> forward_impl(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                                     at::Tensor& running_mean, at::Tensor& running_var, double momentum, double eps,
+                                     bool relu, bool split, bool blocked_out, at::Tensor& mean_t, at::Tensor& invstd_t) {
+  const auto s = sn::blocked::nchw(x);
+  const int64_t N = s[0], C = s[1], P = s[2] * s[3], G = C / kBlock, M = N * P;
+  const Groups in = groups_of(x);
+  std::vector<double> unit_mean(static_cast<size_t>(N * C)), unit_m2(static_cast<size_t>(N * C));
+  for_units(N, G, P, [&](int64_t n, int64_t g) {
+    size_t at = static_cast<size_t>((n * G + g) * kBlock);
+    unit_moments(in.at(n, g), in.pixel_stride, P, &unit_mean[at], &unit_m2[at]);
+  });
+  // Chan's merge of equal-sized units: the mean of means, and the units' squared deviations
+  // plus P*(unit mean - mean)^2 each.
+  std::vector<double> sum = sum_over_images(unit_mean, N, G);
+  for (double& v : sum) v *= P;
+  std::vector<double> spread(unit_mean.size());
+  for (size_t i = 0; i < unit_mean.size(); i++) {
+    double d = unit_mean[i] - sum[i % C] / M;
+    spread[i] = unit_m2[i] + P * d * d;
+  }
+  std::vector<double> squared_deviations = sum_over_images(spread, N, G);
+  sn::bn::batch_statistics(sum, squared_deviations, M, eps, momentum, running_mean, running_var, mean_t, invstd_t);
+  std::vector<float> scale, shift;
+  sn::bn::affine_coefficients(weight, bias, mean_t, invstd_t, scale, shift);
+
+  std::array<int64_t, 4> out_shape = {N, split ? C / 2 : C, s[2], s[3]};
+  std::vector<at::Tensor> y = {empty_activation(out_shape, blocked_out)};
+  if (split) y.push_back(empty_activation(out_shape, blocked_out));
+  const Groups out = groups_of(y[0], split ? y[1] : at::Tensor());
+  for_units(N, G, P, [&](int64_t n, int64_t g) {
+    unit_affine(in.at(n, g), in.pixel_stride, out.at(n, g), out.pixel_stride, P, &scale[g * kBlock],
+                &shift[g * kBlock], relu);
+  });
+  return y;
+}
+
+// Returns {dx, dweight, dbias}; dy2 defined: dy and dy2 are the gradients of the two halves.
+std::vector<at::Tensor> backward_impl(const at::Tensor& x, const at::Tensor& dy, const at::Tensor& dy2,
+                                      const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& mean_t,
+                                      const at::Tensor& invstd_t, bool relu) {
+  const auto s = sn::blocked::nchw(x);
+  const int64_t N = s[0], C = s[1], P = s[2] * s[3], G = C / kBlock;
+  std::vector<float> scale, shift;
+  sn::bn::affine_coefficients(weight, bias, mean_t, invstd_t, scale, shift);
+  const float* mean = mean_t.data_ptr<float>();
+  const Groups in = groups_of(x), grad = groups_of(dy, dy2);
+  std::vector<double> unit_g(static_cast<size_t>(N * C)), unit_gx(static_cast<size_t>(N * C));
+  for_units(N, G, P, [&](int64_t n, int64_t g) {
+    size_t at = static_cast<size_t>((n * G + g) * kBlock);
+    unit_grad_sums(in.at(n, g), in.pixel_stride, grad.at(n, g), grad.pixel_stride, P, mean + g * kBlock,
+                   &scale[g * kBlock], &shift[g * kBlock], relu, &unit_g[at], &unit_gx[at]);
+  });
+  std::vector<double> sum_g = sum_over_images(unit_g, N, G), sum_gx = sum_over_images(unit_gx, N, G);
+  sn::bn::InputGradient coef = sn::bn::input_gradient(sum_g.data(), sum_gx.data(), weight, mean_t, invstd_t, N * P);
+  at::Tensor dx = empty_activation(s, sn::blocked::is_blocked(x));
+  const Groups out = groups_of(dx);
+  for_units(N, G, P, [&](int64_t n, int64_t g) {
+    int64_t c = g * kBlock;
+    unit_grad_input(in.at(n, g), in.pixel_stride, grad.at(n, g), grad.pixel_stride, out.at(n, g), out.pixel_stride, P,
+                    &coef.a[c], &coef.b[c], &coef.d[c], &scale[c], &shift[c], relu);
+  });
+  return {dx, coef.dweight, coef.dbias};
+}
+
+struct GroupedBatchNorm : public torch::autograd::Function<GroupedBatchNorm> {
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
+                               const at::Tensor& bias, at::Tensor running_mean, at::Tensor running_var,
+                               double momentum, double eps, bool relu, bool split, bool blocked_out) {
+    RECORD_FUNCTION("shakenet::batch_norm_forward", c10::ArrayRef<const c10::IValue>{});  // named in profiles
+    at::Tensor mean, invstd;
+    variable_list y = forward_impl(x, weight, bias, running_mean, running_var, momentum, eps, relu, split,
+                                   blocked_out, mean, invstd);
+    ctx->save_for_backward({x, weight, bias, mean, invstd});
+    ctx->saved_data["relu"] = relu;
+    ctx->set_materialize_grads(false);
+    return y;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    RECORD_FUNCTION("shakenet::batch_norm_backward", c10::ArrayRef<const c10::IValue>{});
+    variable_list saved = ctx->get_saved_variables();
+    const at::Tensor& x = saved[0];
+    variable_list none(10);
+    at::Tensor dy, dy2;
+    if (grads.size() == 1) {
+      if (!grads[0].defined()) return none;
+      dy = grads[0];
+    } else {  // a half nothing depended on has no gradient: zeros
+      if (!grads[0].defined() && !grads[1].defined()) return none;
+      const at::Tensor& like = grads[0].defined() ? grads[0] : grads[1];
+      dy = grads[0].defined() ? grads[0] : at::zeros_like(like);
+      dy2 = grads[1].defined() ? grads[1] : at::zeros_like(like);
+    }
+    dy = dense(dy);
+    if (dy2.defined()) dy2 = dense(dy2);
+    auto g = backward_impl(x, dy, dy2, saved[1], saved[2], saved[3], saved[4], ctx->saved_data["relu"].toBool());
+    none[0] = g[0];
+    none[1] = g[1];
+    none[2] = g[2];
+    return none;
+  }
+};
+
+bool is_float32_vector(const c10::optional<at::Tensor>& t, int64_t C) {
+  return t.has_value() && t->defined() && t->scalar_type() == at::kFloat && t->dim() == 1 && t->numel() == C &&
+         t->is_contiguous() && t->device().is_cpu();
+}
+
+}  // namespace
+
+bool sn::grouped_batch_norm(const at::Tensor& x, const c10::optional<at::Tensor>& weight,
+                            const c10::optional<at::Tensor>& bias, const c10::optional<at::Tensor>& running_mean,
+                            const c10::optional<at::Tensor>& running_var, bool training, bool relu, double momentum,
+                            double eps, bool split, bool blocked_out, std::vector<at::Tensor>& out) {
+  if (!training || !x.device().is_cpu() || x.scalar_type() != at::kFloat || x.numel() == 0) return false;
+  bool blocked_in = sn::blocked::is_blocked(x) && x.is_contiguous();
+  bool channels_last = x.dim() == 4 && x.is_contiguous(at::MemoryFormat::ChannelsLast);
+  if (!blocked_in && !(channels_last && blocked_out)) return false;
+  auto s = sn::blocked::nchw(x);
+  const int64_t C = s[1];
+  if (C % (split ? 2 * kBlock : kBlock) != 0 || x.numel() / C < 2) return false;
+  if (!is_float32_vector(weight, C) || !is_float32_vector(bias, C) || !is_float32_vector(running_mean, C) ||
+      !is_float32_vector(running_var, C)) {
+    return false;
+  }
+  out = GroupedBatchNorm::apply(x, *weight, *bias, *running_mean, *running_var, momentum, eps, relu, split,
+                                blocked_out);
+  return true;
+}
