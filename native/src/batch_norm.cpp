@@ -20,6 +20,7 @@
 #include "blocked_layout.hpp"
 #include "cpu_kernels.hpp"
 #include "grouped_batch_norm.hpp"
+#include "normalize.hpp"
 #include "shim.hpp"
 
 namespace {
@@ -380,11 +381,6 @@ struct ChannelsLastBatchNorm : public torch::autograd::Function<ChannelsLastBatc
   }
 };
 
-bool is_float32_vector(const c10::optional<at::Tensor>& t, int64_t C) {
-  return t.has_value() && t->defined() && t->scalar_type() == at::kFloat && t->dim() == 1 && t->numel() == C &&
-         t->is_contiguous() && t->device().is_cpu();
-}
-
 // The hand-written path covers CPU training on 4-D channels_last float32/bfloat16 activations
 // with float32 affine parameters and running statistics; anything else goes to libtorch.
 bool use_channels_last_kernel(const at::Tensor& x, const c10::optional<at::Tensor>& weight,
@@ -395,17 +391,19 @@ bool use_channels_last_kernel(const at::Tensor& x, const c10::optional<at::Tenso
   if (!x.is_contiguous(at::MemoryFormat::ChannelsLast) || x.numel() == 0) return false;
   int64_t C = x.size(1);
   if (x.numel() / C < 2) return false;  // libtorch reports the "more than 1 value per channel" error
-  return is_float32_vector(weight, C) && is_float32_vector(bias, C) && is_float32_vector(running_mean, C) &&
-         is_float32_vector(running_var, C);
+  return sn::bn::is_float32_vector(weight, C) && sn::bn::is_float32_vector(bias, C) &&
+         sn::bn::is_float32_vector(running_mean, C) && sn::bn::is_float32_vector(running_var, C);
 }
 
-// Batch norm (+ReLU) by a kernel where one applies, else by libtorch with an in-place ReLU
-// (batch norm's backward needs its input, not its output). With `split`, the result is the two
-// channel halves as separate tensors in the input's memory format. `blocked_out`: the caller
-// takes a blocked result (blocked_layout.hpp) where the grouped kernel can give one.
-variable_list normalize(const at::Tensor& input, const c10::optional<at::Tensor>& w, const c10::optional<at::Tensor>& b,
-                        const c10::optional<at::Tensor>& rm, const c10::optional<at::Tensor>& rv, bool training,
-                        bool relu, double momentum, double eps, bool split, bool blocked_out) {
+}  // namespace
+
+// By a kernel where one applies, else by libtorch with an in-place ReLU (batch norm's backward
+// needs its input, not its output).
+
+variable_list sn::normalize(const at::Tensor& input, const c10::optional<at::Tensor>& w,
+                            const c10::optional<at::Tensor>& b, const c10::optional<at::Tensor>& rm,
+                            const c10::optional<at::Tensor>& rv, bool training, bool relu, double momentum, double eps,
+                            bool split, bool blocked_out) {
   variable_list grouped;
   if (sn::grouped_batch_norm(input, w, b, rm, rv, training, relu, momentum, eps, split, blocked_out, grouped)) {
     return grouped;
@@ -422,6 +420,8 @@ variable_list normalize(const at::Tensor& input, const c10::optional<at::Tensor>
   int64_t half = x.size(1) / 2;
   return {y.slice(1, 0, half).contiguous(format), y.slice(1, half).contiguous(format)};
 }
+
+namespace {
 
 // (N,C,...) for an ordinary input, (N,C/16,H,W,16) for a blocked one: its channel count.
 int64_t channels_of(const at::Tensor& x) { return sn::blocked::is_blocked(x) ? sn::blocked::nchw(x)[1] : x.size(1); }
@@ -440,7 +440,7 @@ extern "C" int32_t sn_batch_norm(const sn_tensor* input, const sn_tensor* weight
     }
     c10::optional<at::Tensor> w = sn::optional_ref(weight), b = sn::optional_ref(bias);
     c10::optional<at::Tensor> rm = sn::optional_ref(running_mean), rv = sn::optional_ref(running_var);
-    sn::give(normalize(x, w, b, rm, rv, training != 0, relu != 0, momentum, eps, false, blocked_out != 0)[0], out);
+    sn::give(sn::normalize(x, w, b, rm, rv, training != 0, relu != 0, momentum, eps, false, blocked_out != 0)[0], out);
   });
 }
 
@@ -473,7 +473,7 @@ extern "C" int32_t sn_batch_norm_pair(const sn_tensor* input, const sn_tensor* w
     // Parameters and statistics of the two halves side by side: the kernel sees one batch norm.
     at::Tensor w = at::cat({w1, w2}), b = at::cat({b1, b2});
     at::Tensor rm = at::cat({rm1, rm2}).detach(), rv = at::cat({rv1, rv2}).detach();
-    variable_list y = normalize(x, w, b, rm, rv, training != 0, relu != 0, momentum, eps, true, blocked_out != 0);
+    variable_list y = sn::normalize(x, w, b, rm, rv, training != 0, relu != 0, momentum, eps, true, blocked_out != 0);
     if (training) {  // the updated statistics back into each half's own buffers
       at::NoGradGuard no_grad;
       rm1.copy_(rm.slice(0, 0, half));

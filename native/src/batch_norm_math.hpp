@@ -10,6 +10,12 @@
 
 namespace sn::bn {
 
+// A float32 CPU vector of C elements: what the kernels take as affine parameters and statistics.
+inline bool is_float32_vector(const c10::optional<at::Tensor>& t, int64_t C) {
+  return t.has_value() && t->defined() && t->scalar_type() == at::kFloat && t->dim() == 1 && t->numel() == C &&
+         t->is_contiguous() && t->device().is_cpu();
+}
+
 // Per-channel scale and shift of the normalization: y = x*scale + shift.
 inline void affine_coefficients(const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& mean,
                                 const at::Tensor& invstd, std::vector<float>& scale, std::vector<float>& shift) {

@@ -19,6 +19,7 @@
 
 #include "batch_norm_math.hpp"
 #include "blocked_layout.hpp"
+#include "channel_groups.hpp"
 #include "cpu_kernels.hpp"
 #include "grouped_batch_norm.hpp"
 #include "shim.hpp"
@@ -26,6 +27,13 @@
 namespace {
 
 using sn::blocked::kBlock;
+using sn::groups::dense;
+using sn::groups::empty_activation;
+using sn::groups::for_units;
+using sn::groups::Groups;
+using sn::groups::groups_of;
+using sn::groups::relu_of;
+using sn::groups::sum_over_images;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
@@ -59,9 +67,6 @@ SN_CPU_KERNEL void unit_moments(const float* __restrict x, int64_t sx, int64_t P
     m2[j] = sq[j] - static_cast<double>(dev[j]) * shift;
   }
 }
-
-// ReLU written as a select, which compilers vectorize (std::max's NaN rule kept GCC scalar).
-SN_INLINE float relu_of(float v) { return v > 0.0f ? v : 0.0f; }
 
 template <bool kRelu>
 SN_INLINE void affine_loop(const float* __restrict x, int64_t sx, float* __restrict y, int64_t sy, int64_t P,
@@ -120,61 +125,6 @@ SN_CPU_KERNEL void unit_grad_input(const float* __restrict x, int64_t sx, const 
   }
 }
 
-// ---- Operands --------------------------------------------------------------------------------
-
-// A float tensor as (image, channel group, pixel) -> 16 consecutive floats, blocked or
-// channels_last; or the two halves of one, each its own tensor (the branches' bn1).
-struct Groups {
-  float* base[2];
-  int64_t per_part;  // groups in each part
-  int64_t image_stride, group_stride, pixel_stride;
-
-  float* at(int64_t n, int64_t g) const {
-    int64_t part = g / per_part;
-    return base[part] + n * image_stride + (g - part * per_part) * group_stride;
-  }
-};
-
-// t's layout; all parts share it.
-Groups groups_of(const at::Tensor& t, const at::Tensor& second = at::Tensor()) {
-  auto s = sn::blocked::nchw(t);
-  int64_t hw = s[2] * s[3], groups = s[1] / kBlock;
-  float* second_base = second.defined() ? second.data_ptr<float>() : nullptr;
-  if (sn::blocked::is_blocked(t)) return {{t.data_ptr<float>(), second_base}, groups, s[1] * hw, hw * kBlock, kBlock};
-  return {{t.data_ptr<float>(), second_base}, groups, s[1] * hw, kBlock, s[1]};
-}
-
-// A new tensor of logical shape (N,C,H,W), blocked or channels_last.
-at::Tensor empty_activation(const std::array<int64_t, 4>& s, bool blocked) {
-  if (blocked) return sn::blocked::empty(s[0], s[1], s[2], s[3]);
-  return at::empty({s[0], s[1], s[2], s[3]}, at::TensorOptions(at::kFloat).memory_format(at::MemoryFormat::ChannelsLast));
-}
-
-// A gradient dense in its output's layout (blocked 5-d or channels_last): autograd may hand
-// over another arrangement of the same shape.
-at::Tensor dense(const at::Tensor& g) {
-  return g.dim() == 5 ? g.contiguous() : g.to(at::kFloat).contiguous(at::MemoryFormat::ChannelsLast);
-}
-
-// Runs body(n, g) over every unit, in parallel; units of small images go a few at a time.
-template <typename Body>
-void for_units(int64_t images, int64_t groups, int64_t pixels, Body&& body) {
-  int64_t grain = std::max<int64_t>(1, 4096 / pixels);
-  at::parallel_for(0, images * groups, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t u = begin; u < end; u++) body(u / groups, u % groups);
-  });
-}
-
-// Per-channel sums of per-unit values (images x groups x 16, in that order), image by image:
-// the same order whatever the threads.
-std::vector<double> sum_over_images(const std::vector<double>& per_unit, int64_t images, int64_t groups) {
-  std::vector<double> total(static_cast<size_t>(groups * kBlock), 0.0);
-  for (int64_t n = 0; n < images; n++) {
-    for (int64_t i = 0; i < groups * kBlock; i++) total[i] += per_unit[n * groups * kBlock + i];
-  }
-  return total;
-}
-
 // ---- Forward and backward ----------------------------------------------------------------------
 
 std::vector<at::Tensor> forward_impl(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
@@ -183,21 +133,8 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& x, const at::Tensor& weig
   const auto s = sn::blocked::nchw(x);
   const int64_t N = s[0], C = s[1], P = s[2] * s[3], G = C / kBlock, M = N * P;
   const Groups in = groups_of(x);
-  std::vector<double> unit_mean(static_cast<size_t>(N * C)), unit_m2(static_cast<size_t>(N * C));
-  for_units(N, G, P, [&](int64_t n, int64_t g) {
-    size_t at = static_cast<size_t>((n * G + g) * kBlock);
-    unit_moments(in.at(n, g), in.pixel_stride, P, &unit_mean[at], &unit_m2[at]);
-  });
-  // Chan's merge of equal-sized units: the mean of means, and the units' squared deviations
-  // plus P*(unit mean - mean)^2 each.
-  std::vector<double> sum = sum_over_images(unit_mean, N, G);
-  for (double& v : sum) v *= P;
-  std::vector<double> spread(unit_mean.size());
-  for (size_t i = 0; i < unit_mean.size(); i++) {
-    double d = unit_mean[i] - sum[i % C] / M;
-    spread[i] = unit_m2[i] + P * d * d;
-  }
-  std::vector<double> squared_deviations = sum_over_images(spread, N, G);
+  std::vector<double> sum, squared_deviations;
+  sn::groups::channel_moments(x, sum, squared_deviations);
   sn::bn::batch_statistics(sum, squared_deviations, M, eps, momentum, running_mean, running_var, mean_t, invstd_t);
   std::vector<float> scale, shift;
   sn::bn::affine_coefficients(weight, bias, mean_t, invstd_t, scale, shift);
@@ -280,26 +217,40 @@ struct GroupedBatchNorm : public torch::autograd::Function<GroupedBatchNorm> {
   }
 };
 
-bool is_float32_vector(const c10::optional<at::Tensor>& t, int64_t C) {
-  return t.has_value() && t->defined() && t->scalar_type() == at::kFloat && t->dim() == 1 && t->numel() == C &&
-         t->is_contiguous() && t->device().is_cpu();
-}
-
 }  // namespace
+
+void sn::groups::channel_moments(const at::Tensor& x, std::vector<double>& sum, std::vector<double>& squared_deviations) {
+  const auto s = sn::blocked::nchw(x);
+  const int64_t N = s[0], C = s[1], P = s[2] * s[3], G = C / kBlock, M = N * P;
+  const Groups in = groups_of(x);
+  std::vector<double> unit_mean(static_cast<size_t>(N * C)), unit_m2(static_cast<size_t>(N * C));
+  for_units(N, G, P, [&](int64_t n, int64_t g) {
+    size_t at = static_cast<size_t>((n * G + g) * kBlock);
+    unit_moments(in.at(n, g), in.pixel_stride, P, &unit_mean[at], &unit_m2[at]);
+  });
+  // Chan's merge of equal-sized units: the mean of means, and the units' squared deviations
+  // plus P*(unit mean - mean)^2 each.
+  sum = sum_over_images(unit_mean, N, G);
+  for (double& v : sum) v *= P;
+  std::vector<double> spread(unit_mean.size());
+  for (size_t i = 0; i < unit_mean.size(); i++) {
+    double d = unit_mean[i] - sum[i % C] / M;
+    spread[i] = unit_m2[i] + P * d * d;
+  }
+  squared_deviations = sum_over_images(spread, N, G);
+}
 
 bool sn::grouped_batch_norm(const at::Tensor& x, const c10::optional<at::Tensor>& weight,
                             const c10::optional<at::Tensor>& bias, const c10::optional<at::Tensor>& running_mean,
                             const c10::optional<at::Tensor>& running_var, bool training, bool relu, double momentum,
                             double eps, bool split, bool blocked_out, std::vector<at::Tensor>& out) {
-  if (!training || !x.device().is_cpu() || x.scalar_type() != at::kFloat || x.numel() == 0) return false;
-  bool blocked_in = sn::blocked::is_blocked(x) && x.is_contiguous();
-  bool channels_last = x.dim() == 4 && x.is_contiguous(at::MemoryFormat::ChannelsLast);
-  if (!blocked_in && !(channels_last && blocked_out)) return false;
+  if (!training || !sn::groups::is_grouped(x)) return false;
+  if (!sn::blocked::is_blocked(x) && !blocked_out) return false;  // channels_last in and out: batch_norm.cpp
   auto s = sn::blocked::nchw(x);
   const int64_t C = s[1];
   if (C % (split ? 2 * kBlock : kBlock) != 0 || x.numel() / C < 2) return false;
-  if (!is_float32_vector(weight, C) || !is_float32_vector(bias, C) || !is_float32_vector(running_mean, C) ||
-      !is_float32_vector(running_var, C)) {
+  if (!sn::bn::is_float32_vector(weight, C) || !sn::bn::is_float32_vector(bias, C) ||
+      !sn::bn::is_float32_vector(running_mean, C) || !sn::bn::is_float32_vector(running_var, C)) {
     return false;
   }
   out = GroupedBatchNorm::apply(x, *weight, *bias, *running_mean, *running_var, momentum, eps, relu, split,

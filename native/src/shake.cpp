@@ -38,6 +38,13 @@ at::Tensor sn::shake_coefficient(const at::Tensor& like, int64_t mode, int64_t l
   return c.to(like.scalar_type());
 }
 
+std::vector<float> sn::per_image(const at::Tensor& coefficient, int64_t images) {
+  at::Tensor c = coefficient.to(at::kFloat).contiguous();
+  std::vector<float> out(static_cast<size_t>(images));
+  for (int64_t n = 0; n < images; n++) out[n] = c.data_ptr<float>()[c.numel() == 1 ? 0 : n];
+  return out;
+}
+
 void sn::check_shake_args(int32_t forward_mode, int32_t backward_mode, int32_t level) {
   check_mode(forward_mode, false, "forward");
   check_mode(backward_mode, true, "backward");

@@ -111,14 +111,6 @@ void split_images(const at::Tensor& g_out, const at::Tensor& g_relu, const at::T
   });
 }
 
-// The coefficient of each image as float (a batch-level coefficient repeated).
-std::vector<float> per_image(const at::Tensor& coefficient, int64_t images) {
-  at::Tensor c = coefficient.to(at::kFloat).contiguous();
-  std::vector<float> out(static_cast<size_t>(images));
-  for (int64_t n = 0; n < images; n++) out[n] = c.data_ptr<float>()[c.numel() == 1 ? 0 : n];
-  return out;
-}
-
 // The dense layout the hand-written loops need, shared by every given tensor, or nullopt.
 c10::optional<at::MemoryFormat> shared_dense_layout(std::initializer_list<const at::Tensor*> tensors) {
   const at::Tensor& first = **tensors.begin();
@@ -144,7 +136,7 @@ std::vector<at::Tensor> forward_values(const at::Tensor& a, const at::Tensor& b,
     return {out, at::relu(out)};
   }
   at::Tensor out = at::empty_like(a, *layout), out_relu = at::empty_like(a, *layout);
-  std::vector<float> coefficient = per_image(alpha, a.size(0));
+  std::vector<float> coefficient = sn::per_image(alpha, a.size(0));
   if (a.scalar_type() == at::kFloat) {
     combine_images<float>(a, b, residual, out, out_relu, coefficient);
   } else {
@@ -165,7 +157,7 @@ std::vector<at::Tensor> backward_values(const at::Tensor& g_out, const at::Tenso
   }
   at::Tensor grad_a = at::empty_like(out_relu, *layout), grad_b = at::empty_like(out_relu, *layout),
              t = at::empty_like(out_relu, *layout);
-  std::vector<float> coefficient = per_image(beta, out_relu.size(0));
+  std::vector<float> coefficient = sn::per_image(beta, out_relu.size(0));
   if (out_relu.scalar_type() == at::kFloat) {
     split_images<float>(g_out, g_relu, out_relu, grad_a, grad_b, t, coefficient);
   } else {
@@ -222,22 +214,29 @@ extern "C" int32_t sn_shake_shake_add_relu(const sn_tensor* a, const sn_tensor* 
       throw sn::InvalidArgument("the residual must have the branch outputs' shape: a " + c10::str(x1.sizes()) +
                                 ", residual " + c10::str(r.sizes()));
     }
-    std::vector<at::Tensor> outputs;
-    if (!training) {
-      if (c10::GradMode::is_enabled()) {  // keep autograd's view: plain ops
-        at::Tensor y = at::add(x1, x2).mul_(0.5);
-        if (r.defined()) y = y + r;
-        outputs = {y, at::relu(y)};
-      } else {
-        outputs = forward_values(x1, x2, r, at::full({1}, 0.5, x1.options()));
-      }
-    } else {
-      c10::optional<at::Generator> gen = sn::optional_generator(generator);
-      at::Tensor alpha = sn::shake_coefficient(x1, forward_mode, level, gen);
-      c10::optional<at::Tensor> maybe_r = r.defined() ? c10::optional<at::Tensor>(r) : c10::nullopt;
-      outputs = ShakeAddRelu::apply(x1, x2, maybe_r, alpha, static_cast<int64_t>(backward_mode), static_cast<int64_t>(level), gen);
-    }
+    std::vector<at::Tensor> outputs = sn::shake_add_relu(x1, x2, r, forward_mode, backward_mode, level, training != 0,
+                                                         sn::optional_generator(generator));
     sn::give(outputs[0], out);
     sn::give(outputs[1], out_relu);
   });
+}
+
+std::vector<at::Tensor> sn::shake_add_relu(const at::Tensor& x1, const at::Tensor& x2, const at::Tensor& r,
+                                           int64_t forward_mode, int64_t backward_mode, int64_t level, bool training,
+                                           const c10::optional<at::Generator>& gen) {
+  std::vector<at::Tensor> outputs;
+  if (!training) {
+    if (c10::GradMode::is_enabled()) {  // keep autograd's view: plain ops
+      at::Tensor y = at::add(x1, x2).mul_(0.5);
+      if (r.defined()) y = y + r;
+      outputs = {y, at::relu(y)};
+    } else {
+      outputs = forward_values(x1, x2, r, at::full({1}, 0.5, x1.options()));
+    }
+  } else {
+    at::Tensor alpha = sn::shake_coefficient(x1, forward_mode, level, gen);
+    c10::optional<at::Tensor> maybe_r = r.defined() ? c10::optional<at::Tensor>(r) : c10::nullopt;
+    outputs = ShakeAddRelu::apply(x1, x2, maybe_r, alpha, backward_mode, level, gen);
+  }
+  return outputs;
 }

@@ -2,6 +2,8 @@ package dev.shakenet.nn;
 
 import dev.shakenet.torch.DType;
 import dev.shakenet.torch.Functional;
+import dev.shakenet.torch.Generator;
+import dev.shakenet.torch.ShakeShake;
 import dev.shakenet.torch.Tensor;
 
 /**
@@ -49,6 +51,23 @@ public final class BatchNorm2d extends Module {
         }
         return Functional.batchNormPair(x, first.weight, first.bias, first.runningMean, first.runningVar, second.weight, second.bias,
                 second.runningMean, second.runningVar, first.isTraining(), true, MOMENTUM, EPS, blockedOut);
+    }
+
+    /**
+     * The end of a shake block whose branches end in {@code first(a)} and {@code second(b)}:
+     * both batch norms and the block end (ShakeShake.combineAddRelu) as one native op. Training only.
+     */
+    static ShakeShake.BlockOutput shakeAddRelu(BatchNorm2d first, BatchNorm2d second, Tensor a, Tensor b, Tensor residual, Shake shake,
+                                               Generator generator) {
+        if (!first.isTraining() || !second.isTraining()) throw new IllegalStateException("the fused block end is for training only");
+        first.batchesTracked.addInPlace(1);
+        second.batchesTracked.addInPlace(1);
+        return ShakeShake.batchNormCombineAddRelu(a, b, residual, first.tensors(), second.tensors(), MOMENTUM, EPS, shake.forward(),
+                shake.backward(), shake.level(), generator);
+    }
+
+    private ShakeShake.Norm tensors() {
+        return new ShakeShake.Norm(weight, bias, runningMean, runningVar);
     }
 
     private Tensor forward(Tensor x, boolean relu) {

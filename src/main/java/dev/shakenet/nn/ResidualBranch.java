@@ -27,7 +27,7 @@ final class ResidualBranch extends Module {
             h = bn1.forwardRelu(c1);
         }
         try (h) {
-            return secondHalf(h, false);
+            return secondHalf(h);
         }
     }
 
@@ -35,23 +35,37 @@ final class ResidualBranch extends Module {
      * Both branches of a block on the same relu(x), their conv1 run as one convolution with
      * twice the filters and their bn1 as one batch-norm pass that hands each branch its half:
      * the same arithmetic, in fewer and wider ops (much faster for 2x32d's 32-channel stage).
-     * With {@code blocked}, everything between conv1 and bn2 may stay in the shim's blocked
-     * layout (Functional.conv2d), which the Winograd convolutions read and write: no layout
-     * change between them, forward or backward; bn2 hands out the ordinary layout.
      */
-    static Tensor[] forwardPair(ResidualBranch first, ResidualBranch second, Tensor reluX, boolean blocked) {
+    static Tensor[] forwardPair(ResidualBranch first, ResidualBranch second, Tensor reluX) {
+        Tensor[] c2 = convPair(first, second, reluX, false);
+        try (Tensor a = c2[0]; Tensor b = c2[1]) {
+            return new Tensor[] {first.bn2.forward(a), second.bn2.forward(b)};
+        }
+    }
+
+    /**
+     * {@link #forwardPair} up to the conv2 results, for a block end that folds in the bn2s. With
+     * {@code blocked}, the activations may stay in the shim's blocked layout (Functional.conv2d),
+     * which the Winograd convolutions read and write: no layout change between conv1 and conv2,
+     * forward or backward.
+     */
+    static Tensor[] convPair(ResidualBranch first, ResidualBranch second, Tensor reluX, boolean blocked) {
         Tensor[] h;
         try (Tensor c1 = Conv2d.forwardPair(first.conv1, second.conv1, reluX, blocked)) {
             h = BatchNorm2d.forwardReluPair(first.bn1, second.bn1, c1, blocked);
         }
         try (Tensor h1 = h[0]; Tensor h2 = h[1]) {
-            return new Tensor[] {first.secondHalf(h1, blocked), second.secondHalf(h2, blocked)};
+            return new Tensor[] {first.conv2.forward(h1, blocked), second.conv2.forward(h2, blocked)};
         }
     }
 
+    BatchNorm2d bn2() {
+        return bn2;
+    }
+
     /** conv2 -> bn2 on relu(bn1(conv1(x))). */
-    private Tensor secondHalf(Tensor h, boolean blocked) {
-        try (Tensor c2 = conv2.forward(h, blocked)) {
+    private Tensor secondHalf(Tensor h) {
+        try (Tensor c2 = conv2.forward(h)) {
             return bn2.forward(c2);
         }
     }

@@ -39,11 +39,16 @@ public final class ShakeBlock extends Module {
         // measured there). Evaluation keeps them apart, where the paired batch norm would slice,
         // and so does CUDA, where the pairing has not been measured.
         boolean paired = isTraining() && !h.device().isCuda();
-        // With Winograd on, the pair keeps its activations in oneDNN's blocked layout between
-        // convolutions (ResidualBranch.forwardPair); with the direct algorithm there is nothing
-        // to gain, and the layout changes for libtorch's convolutions would cost time.
-        boolean blocked = paired && CpuConvolution.isWinograd();
-        Tensor[] branches = paired ? ResidualBranch.forwardPair(branch1, branch2, h, blocked)
+        if (paired && CpuConvolution.isWinograd()) {
+            // With Winograd on, the branches keep their activations in oneDNN's blocked layout
+            // between convolutions, and their bn2s fold into the block end (one op, no bn2 outputs).
+            // With the direct algorithm the layout changes would cost more than they save.
+            Tensor[] convs = ResidualBranch.convPair(branch1, branch2, h, true);
+            try (Tensor a = convs[0]; Tensor b = convs[1]; Tensor projected = shortcut == null ? null : shortcut.forward(h)) {
+                return BatchNorm2d.shakeAddRelu(branch1.bn2(), branch2.bn2(), a, b, shortcut == null ? x : projected, shake, generator);
+            }
+        }
+        Tensor[] branches = paired ? ResidualBranch.forwardPair(branch1, branch2, h)
                 : new Tensor[] {branch1.forward(h), branch2.forward(h)};
         try (Tensor a = branches[0]; Tensor b = branches[1]; Tensor projected = shortcut == null ? null : shortcut.forward(h)) {
             return ShakeShake.combineAddRelu(a, b, shortcut == null ? x : projected, shake.forward(), shake.backward(), shake.level(),

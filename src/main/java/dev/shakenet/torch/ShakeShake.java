@@ -2,6 +2,7 @@ package dev.shakenet.torch;
 
 import static dev.shakenet.torch.Tensor.own;
 import static dev.shakenet.torch.ffi.shakenet_h.sn_shake_shake;
+import static dev.shakenet.torch.ffi.shakenet_h.sn_shake_batch_norm_add_relu;
 import static dev.shakenet.torch.ffi.shakenet_h.sn_shake_shake_add_relu;
 
 import java.lang.foreign.MemorySegment;
@@ -63,6 +64,24 @@ public final class ShakeShake {
         MemorySegment[] outputs = Native.handles(2, (arena, out) -> sn_shake_shake_add_relu(a.handle(), b.handle(),
                 residual == null ? MemorySegment.NULL : residual.handle(), forward.code, backward.code, level.code,
                 training ? 1 : 0, Generator.handleOf(generator), out[0], out[1]));
+        return new BlockOutput(own(outputs[0]), own(outputs[1]));
+    }
+
+    /** A batch norm's tensors: affine parameters and running statistics (updated in place in training). */
+    public record Norm(Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar) {}
+
+    /**
+     * {@link #combineAddRelu} of two training-mode batch norms' results, {@code normA(a)} and
+     * {@code normB(b)}, as one native op (sn_shake_batch_norm_add_relu): on the CPU in float32 it
+     * never makes the batch norms' outputs, forward or backward. {@code a} and {@code b} may be
+     * in the shim's blocked layout (Functional.conv2d). Training only.
+     */
+    public static BlockOutput batchNormCombineAddRelu(Tensor a, Tensor b, Tensor residual, Norm normA, Norm normB, double momentum,
+                                                      double eps, Mode forward, Mode backward, Level level, Generator generator) {
+        MemorySegment[] outputs = Native.handles(2, (arena, out) -> sn_shake_batch_norm_add_relu(a.handle(), b.handle(),
+                residual.handle(), normA.weight().handle(), normA.bias().handle(), normA.runningMean().handle(), normA.runningVar().handle(),
+                normB.weight().handle(), normB.bias().handle(), normB.runningMean().handle(), normB.runningVar().handle(), momentum, eps,
+                forward.code, backward.code, level.code, Generator.handleOf(generator), out[0], out[1]));
         return new BlockOutput(own(outputs[0]), own(outputs[1]));
     }
 }

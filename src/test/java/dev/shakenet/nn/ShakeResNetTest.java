@@ -2,6 +2,7 @@ package dev.shakenet.nn;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.shakenet.torch.CpuConvolution;
 import dev.shakenet.torch.DType;
 import dev.shakenet.torch.Device;
 import dev.shakenet.torch.Functional;
@@ -144,6 +145,49 @@ class ShakeResNetTest {
             assertTrue(depth.getMessage().contains("6n+2"), depth.getMessage());
             IllegalArgumentException width = assertThrows(IllegalArgumentException.class, () -> model(26, 31, g, g));
             assertTrue(width.getMessage().contains("even"), width.getMessage());
+        }
+    }
+
+    /**
+     * With Winograd on, CPU training keeps the branches in oneDNN's blocked layout and folds
+     * their bn2s into the block end: the loss, every gradient and every running statistic of a
+     * step match those of the direct path (libtorch's convolutions, the ops apart), up to
+     * Winograd's float32 rounding.
+     */
+    @Test
+    void aWinogradTrainingStepMatchesTheDirectOne() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(CpuConvolution.winogradAvailable(), "this libshakenet was built without oneDNN's headers");
+        boolean wasOn = CpuConvolution.isWinograd();
+        List<Map<String, float[]>> results = new ArrayList<>();
+        try {
+            for (boolean winograd : new boolean[] {true, false}) {
+                CpuConvolution.useWinograd(winograd);
+                try (TensorScope scope = TensorScope.open(); Generator g = Generator.create(Device.CPU, 4);
+                     ShakeResNet net = new ShakeResNet(8, 32, 10, Shake.SHAKE_SHAKE_IMAGE, g, new Init(Device.CPU, MemoryFormat.CHANNELS_LAST, g))) {
+                    Tensor x = Tensor.randn(0, 1, DType.FLOAT32, Device.CPU, g, 4, 3, 16, 16).to(MemoryFormat.CHANNELS_LAST);
+                    Tensor labels = Tensor.fromLongs(new long[] {1, 7, 3, 0}, 4);
+                    long before = CpuConvolution.winogradCalls();
+                    Tensor loss = Functional.crossEntropy(net.forward(x), labels);
+                    loss.backward();
+                    assertEquals(winograd, CpuConvolution.winogradCalls() > before, "Winograd " + (winograd ? "ran" : "did not run"));
+                    Map<String, float[]> values = new java.util.TreeMap<>();
+                    values.put("loss", loss.toFloatArray());
+                    net.namedParameters().forEach((name, p) -> values.put(name + ".grad", p.grad().toFloatArray()));
+                    net.namedBuffers().forEach((name, b) -> values.put(name, b.to(DType.FLOAT32).toFloatArray()));
+                    results.add(values);
+                }
+            }
+        } finally {
+            CpuConvolution.useWinograd(wasOn);
+        }
+        assertEquals(results.get(1).keySet(), results.get(0).keySet());
+        for (String key : results.get(1).keySet()) {
+            float[] direct = results.get(1).get(key), wino = results.get(0).get(key);
+            double scale = 0;
+            for (float v : direct) scale = Math.max(scale, Math.abs(v));
+            for (int i = 0; i < direct.length; i++) {
+                assertEquals(direct[i], wino[i], 1e-3 * Math.max(scale, 1e-3), key + " element " + i);
+            }
         }
     }
 }

@@ -1,0 +1,295 @@
+// The end of a shake block with both branches' last batch norms folded in, for float32 CPU
+// training: out = residual + alpha*bn_a(a) + (1-alpha)*bn_b(b) and out_relu = relu(out), where
+// bn_a and bn_b are training-mode batch norms of the branches' last convolutions a and b.
+//
+// Why: run apart, each batch norm writes its result and the block end reads both back, forward;
+// backward, the block end writes a gradient for each branch and each batch norm reads it twice.
+// Here those four tensors are never made. Forward reads a and b twice (their statistics, then
+// the combination); backward reads them twice (gradient sums, then input gradients), with the
+// residual's gradient t = grad(out) + grad(out_relu)*(out > 0) written once and read back.
+//
+// a and b may be blocked (blocked_layout.hpp) or channels_last; the results are channels_last.
+// Other cases (other dtypes or devices, no residual) run the two ops apart.
+#include <ATen/record_function.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <vector>
+
+#include "batch_norm_math.hpp"
+#include "channel_groups.hpp"
+#include "cpu_kernels.hpp"
+#include "normalize.hpp"
+#include "shake.hpp"
+#include "shim.hpp"
+
+namespace {
+
+using sn::groups::Groups;
+using sn::groups::groups_of;
+using sn::groups::kBlock;
+using sn::groups::relu_of;
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// ---- Kernels over one unit: P pixels of 16 channels, `s*` floats from one pixel to the next ---
+
+// out = xa*ca + xb*cb + c0 + r, out_relu = relu(out): the branch coefficients fold alpha into
+// each batch norm's scale, and both shifts into c0.
+SN_CPU_KERNEL void unit_combine(const float* __restrict xa, int64_t sa, const float* __restrict xb, int64_t sb,
+                                const float* __restrict r, float* __restrict out, float* __restrict out_relu,
+                                int64_t s, int64_t P, const float* __restrict ca, const float* __restrict cb,
+                                const float* __restrict c0) {
+  for (int64_t p = 0; p < P; p++) {
+    for (int j = 0; j < kBlock; j++) {
+      float v = xa[p * sa + j] * ca[j] + xb[p * sb + j] * cb[j] + c0[j] + r[p * s + j];
+      out[p * s + j] = v;
+      out_relu[p * s + j] = relu_of(v);
+    }
+  }
+}
+
+// t = g_out + g_relu*(out_relu > 0), written out; and the sums of t and t*(x - mean) for each
+// branch (the batch norms' gradient sums before the shake coefficient). Either gradient may be
+// missing (nullptr).
+template <bool kOut, bool kRelu>
+SN_INLINE void grad_sums_loop(const float* __restrict g_out, const float* __restrict g_relu,
+                              const float* __restrict relu, float* __restrict t, int64_t s,
+                              const float* __restrict xa, int64_t sa, const float* __restrict xb, int64_t sb,
+                              int64_t P, const float* __restrict mean_a, const float* __restrict mean_b,
+                              float* __restrict acc) {
+  float* sum_t = acc;
+  float* sum_ta = acc + kBlock;
+  float* sum_tb = acc + 2 * kBlock;
+  for (int64_t p = 0; p < P; p++) {
+    for (int j = 0; j < kBlock; j++) {
+      int64_t i = p * s + j;
+      float v = (kOut ? g_out[i] : 0.0f) + (kRelu && relu[i] > 0.0f ? g_relu[i] : 0.0f);
+      t[i] = v;
+      sum_t[j] += v;
+      sum_ta[j] += v * (xa[p * sa + j] - mean_a[j]);
+      sum_tb[j] += v * (xb[p * sb + j] - mean_b[j]);
+    }
+  }
+}
+
+SN_CPU_KERNEL void unit_grad_sums(const float* g_out, const float* g_relu, const float* relu, float* t, int64_t s,
+                                  const float* xa, int64_t sa, const float* xb, int64_t sb, int64_t P,
+                                  const float* mean_a, const float* mean_b, double* sums) {
+  float acc[3 * kBlock] = {};
+  if (g_out && g_relu) {
+    grad_sums_loop<true, true>(g_out, g_relu, relu, t, s, xa, sa, xb, sb, P, mean_a, mean_b, acc);
+  } else if (g_out) {
+    grad_sums_loop<true, false>(g_out, g_relu, relu, t, s, xa, sa, xb, sb, P, mean_a, mean_b, acc);
+  } else {
+    grad_sums_loop<false, true>(g_out, g_relu, relu, t, s, xa, sa, xb, sb, P, mean_a, mean_b, acc);
+  }
+  for (int i = 0; i < 3 * kBlock; i++) sums[i] = acc[i];
+}
+
+// dxa = ka*t + ba*xa + da and dxb = kb*t + bb*xb + db (sn::bn::input_gradient, with the shake
+// coefficient folded into ka and kb).
+SN_CPU_KERNEL void unit_grad_input(const float* __restrict t, int64_t s, const float* __restrict xa, int64_t sa,
+                                   const float* __restrict xb, int64_t sb, float* __restrict dxa,
+                                   float* __restrict dxb, int64_t P, const float* __restrict ka,
+                                   const float* __restrict ba, const float* __restrict da,
+                                   const float* __restrict kb, const float* __restrict bb,
+                                   const float* __restrict db) {
+  for (int64_t p = 0; p < P; p++) {
+    for (int j = 0; j < kBlock; j++) {
+      float tv = t[p * s + j];
+      dxa[p * sa + j] = ka[j] * tv + ba[j] * xa[p * sa + j] + da[j];
+      dxb[p * sb + j] = kb[j] * tv + bb[j] * xb[p * sb + j] + db[j];
+    }
+  }
+}
+
+// ---- The autograd function ---------------------------------------------------------------------
+
+// One branch's batch norm: its parameters and, once computed, its batch statistics.
+struct Norm {
+  at::Tensor weight, bias, mean, invstd;
+  std::vector<float> scale, shift;  // y = x*scale + shift
+
+  Norm(at::Tensor w, at::Tensor b) : weight(std::move(w)), bias(std::move(b)) {}
+
+  void compute(const at::Tensor& x, at::Tensor& running_mean, at::Tensor& running_var, double momentum, double eps) {
+    std::vector<double> sum, squared_deviations;
+    sn::groups::channel_moments(x, sum, squared_deviations);
+    auto s = sn::blocked::nchw(x);
+    sn::bn::batch_statistics(sum, squared_deviations, s[0] * s[2] * s[3], eps, momentum, running_mean, running_var,
+                             mean, invstd);
+    sn::bn::affine_coefficients(weight, bias, mean, invstd, scale, shift);
+  }
+};
+
+at::Tensor channels_last(const std::array<int64_t, 4>& s) {
+  return sn::groups::empty_activation(s, false);
+}
+
+// A 4-d stand-in with x's batch size, for drawing shake coefficients of shape (N,1,1,1).
+at::Tensor coefficient_like(const at::Tensor& x) { return at::empty({sn::blocked::nchw(x)[0], 1, 1, 1}, at::kFloat); }
+
+struct ShakeBatchNormAddRelu : public torch::autograd::Function<ShakeBatchNormAddRelu> {
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& a, const at::Tensor& b, const at::Tensor& residual,
+                               const at::Tensor& weight_a, const at::Tensor& bias_a, const at::Tensor& weight_b,
+                               const at::Tensor& bias_b, at::Tensor running_mean_a, at::Tensor running_var_a,
+                               at::Tensor running_mean_b, at::Tensor running_var_b, double momentum, double eps,
+                               const at::Tensor& alpha, int64_t backward_mode, int64_t level,
+                               c10::optional<at::Generator> generator) {
+    RECORD_FUNCTION("shakenet::shake_batch_norm_add_relu_forward", c10::ArrayRef<const c10::IValue>{});
+    Norm na{weight_a, bias_a}, nb{weight_b, bias_b};
+    na.compute(a, running_mean_a, running_var_a, momentum, eps);
+    nb.compute(b, running_mean_b, running_var_b, momentum, eps);
+    const auto s = sn::blocked::nchw(a);
+    const int64_t N = s[0], C = s[1], P = s[2] * s[3], G = C / kBlock;
+    at::Tensor out = channels_last(s), out_relu = channels_last(s);
+    std::vector<float> coefficient = sn::per_image(alpha, N);
+    const Groups xa = groups_of(a), xb = groups_of(b), r = groups_of(residual), o = groups_of(out),
+                 orelu = groups_of(out_relu);
+    sn::groups::for_units(N, G, P, [&](int64_t n, int64_t g) {
+      float ca[kBlock], cb[kBlock], c0[kBlock], alpha_n = coefficient[n];
+      for (int j = 0; j < kBlock; j++) {
+        int64_t c = g * kBlock + j;
+        ca[j] = alpha_n * na.scale[c];
+        cb[j] = (1 - alpha_n) * nb.scale[c];
+        c0[j] = alpha_n * na.shift[c] + (1 - alpha_n) * nb.shift[c];
+      }
+      unit_combine(xa.at(n, g), xa.pixel_stride, xb.at(n, g), xb.pixel_stride, r.at(n, g), o.at(n, g),
+                   orelu.at(n, g), o.pixel_stride, P, ca, cb, c0);
+    });
+    sn::save_backward_coefficient(ctx, backward_mode, level, generator, alpha);
+    ctx->save_for_backward({a, b, out_relu, weight_a, bias_a, weight_b, bias_b, na.mean, na.invstd, nb.mean, nb.invstd});
+    ctx->set_materialize_grads(false);  // an unused output's gradient stays undefined, not zeros
+    return {out, out_relu};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    RECORD_FUNCTION("shakenet::shake_batch_norm_add_relu_backward", c10::ArrayRef<const c10::IValue>{});
+    variable_list saved = ctx->get_saved_variables();
+    const at::Tensor &a = saved[0], &b = saved[1], &out_relu = saved[2];
+    variable_list result(17);
+    if (!grads[0].defined() && !grads[1].defined()) return result;
+    at::Tensor g_out = grads[0].defined() ? sn::groups::dense(grads[0]) : at::Tensor();
+    at::Tensor g_relu = grads[1].defined() ? sn::groups::dense(grads[1]) : at::Tensor();
+    const auto s = sn::blocked::nchw(a);
+    const int64_t N = s[0], C = s[1], P = s[2] * s[3], G = C / kBlock;
+    std::vector<float> beta = sn::per_image(sn::backward_coefficient(ctx, coefficient_like(a)), N);
+    const float* mean_a = saved[7].data_ptr<float>();
+    const float* mean_b = saved[9].data_ptr<float>();
+
+    // Pass 1: t, and per unit the sums of t, t*(a - mean_a), t*(b - mean_b).
+    at::Tensor t = channels_last(s);
+    const Groups xa = groups_of(a), xb = groups_of(b), relu = groups_of(out_relu), tg = groups_of(t);
+    const Groups gout = g_out.defined() ? groups_of(g_out) : Groups{}, grelu = g_relu.defined() ? groups_of(g_relu) : Groups{};
+    std::vector<double> unit(static_cast<size_t>(N * G * 3 * kBlock));
+    sn::groups::for_units(N, G, P, [&](int64_t n, int64_t g) {
+      unit_grad_sums(g_out.defined() ? gout.at(n, g) : nullptr, g_relu.defined() ? grelu.at(n, g) : nullptr,
+                     relu.at(n, g), tg.at(n, g), tg.pixel_stride, xa.at(n, g), xa.pixel_stride, xb.at(n, g),
+                     xb.pixel_stride, P, mean_a + g * kBlock, mean_b + g * kBlock, &unit[(n * G + g) * 3 * kBlock]);
+    });
+    // The batch norms' own gradient sums: branch a's gradient is beta*t, branch b's (1-beta)*t.
+    std::vector<double> per_image_a[2], per_image_b[2];
+    for (auto* v : {&per_image_a[0], &per_image_a[1], &per_image_b[0], &per_image_b[1]}) v->resize(N * C);
+    for (int64_t n = 0; n < N; n++) {
+      for (int64_t g = 0; g < G; g++) {
+        const double* u = &unit[(n * G + g) * 3 * kBlock];
+        for (int j = 0; j < kBlock; j++) {
+          size_t i = static_cast<size_t>(n * C + g * kBlock + j);
+          per_image_a[0][i] = beta[n] * u[j];
+          per_image_a[1][i] = beta[n] * u[kBlock + j];
+          per_image_b[0][i] = (1.0 - beta[n]) * u[j];
+          per_image_b[1][i] = (1.0 - beta[n]) * u[2 * kBlock + j];
+        }
+      }
+    }
+    auto total = [&](const std::vector<double>& v) { return sn::groups::sum_over_images(v, N, G); };
+    std::vector<double> ga = total(per_image_a[0]), gxa = total(per_image_a[1]), gb = total(per_image_b[0]),
+                        gxb = total(per_image_b[1]);
+    sn::bn::InputGradient ia = sn::bn::input_gradient(ga.data(), gxa.data(), saved[3], saved[7], saved[8], N * P);
+    sn::bn::InputGradient ib = sn::bn::input_gradient(gb.data(), gxb.data(), saved[5], saved[9], saved[10], N * P);
+
+    // Pass 2: the input gradients, in a's and b's own layouts.
+    at::Tensor dxa = sn::groups::empty_activation(s, sn::blocked::is_blocked(a));
+    at::Tensor dxb = sn::groups::empty_activation(s, sn::blocked::is_blocked(b));
+    const Groups da = groups_of(dxa), db = groups_of(dxb);
+    sn::groups::for_units(N, G, P, [&](int64_t n, int64_t g) {
+      float ka[kBlock], kb[kBlock];
+      const int64_t c = g * kBlock;
+      for (int j = 0; j < kBlock; j++) {
+        ka[j] = ia.a[c + j] * beta[n];
+        kb[j] = ib.a[c + j] * (1 - beta[n]);
+      }
+      unit_grad_input(tg.at(n, g), tg.pixel_stride, xa.at(n, g), xa.pixel_stride, xb.at(n, g), xb.pixel_stride,
+                      da.at(n, g), db.at(n, g), P, ka, &ia.b[c], &ia.d[c], kb, &ib.b[c], &ib.d[c]);
+    });
+    result[0] = dxa;
+    result[1] = dxb;
+    result[2] = t;
+    result[3] = ia.dweight;
+    result[4] = ia.dbias;
+    result[5] = ib.dweight;
+    result[6] = ib.dbias;
+    return result;
+  }
+};
+
+bool fused_kernel_applies(const at::Tensor& a, const at::Tensor& b, const at::Tensor& residual,
+                          std::initializer_list<const at::Tensor*> vectors) {
+  if (!sn::groups::is_grouped(a) || !sn::groups::is_grouped(b) || !sn::groups::is_grouped(residual)) return false;
+  if (sn::blocked::is_blocked(residual) || sn::blocked::nchw(a) != sn::blocked::nchw(b) ||
+      sn::blocked::nchw(a) != sn::blocked::nchw(residual)) {
+    return false;
+  }
+  auto s = sn::blocked::nchw(a);
+  if (s[0] * s[2] * s[3] < 2) return false;  // libtorch reports the "more than 1 value per channel" error
+  for (const at::Tensor* v : vectors) {
+    if (!sn::bn::is_float32_vector(*v, s[1])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+extern "C" int32_t sn_shake_batch_norm_add_relu(
+    const sn_tensor* a, const sn_tensor* b, const sn_tensor* residual, const sn_tensor* weight_a,
+    const sn_tensor* bias_a, sn_tensor* running_mean_a, sn_tensor* running_var_a, const sn_tensor* weight_b,
+    const sn_tensor* bias_b, sn_tensor* running_mean_b, sn_tensor* running_var_b, double momentum, double eps,
+    int32_t forward_mode, int32_t backward_mode, int32_t level, sn_generator* generator, sn_tensor** out,
+    sn_tensor** out_relu) {
+  SN_GUARD({
+    sn::out_arg(out, "out");
+    sn::out_arg(out_relu, "out_relu");
+    const at::Tensor& xa = sn::ref(a, "a");
+    const at::Tensor& xb = sn::ref(b, "b");
+    const at::Tensor& r = sn::ref(residual, "residual");
+    sn::check_shake_args(forward_mode, backward_mode, level);
+    for (const at::Tensor* t : {&xa, &xb, &r}) {
+      if (t->dim() != 4 && !sn::blocked::is_blocked(*t)) {
+        throw sn::InvalidArgument("a, b and residual must be (N,C,H,W), got shape " + c10::str(t->sizes()));
+      }
+    }
+    if (sn::blocked::nchw(xa) != sn::blocked::nchw(xb) || sn::blocked::nchw(xa) != sn::blocked::nchw(r)) {
+      throw sn::InvalidArgument("a, b and residual differ in shape: " + c10::str(xa.sizes()) + ", " +
+                                c10::str(xb.sizes()) + ", " + c10::str(r.sizes()));
+    }
+    const at::Tensor& wa = sn::ref(weight_a, "weight_a");
+    const at::Tensor& ba = sn::ref(bias_a, "bias_a");
+    const at::Tensor& wb = sn::ref(weight_b, "weight_b");
+    const at::Tensor& bb = sn::ref(bias_b, "bias_b");
+    at::Tensor rma = sn::mut(running_mean_a, "running_mean_a"), rva = sn::mut(running_var_a, "running_var_a");
+    at::Tensor rmb = sn::mut(running_mean_b, "running_mean_b"), rvb = sn::mut(running_var_b, "running_var_b");
+    c10::optional<at::Generator> gen = sn::optional_generator(generator);
+    std::vector<at::Tensor> outputs;
+    if (fused_kernel_applies(xa, xb, r, {&wa, &ba, &wb, &bb, &rma, &rva, &rmb, &rvb})) {
+      at::Tensor alpha = sn::shake_coefficient(coefficient_like(xa), forward_mode, level, gen);
+      outputs = ShakeBatchNormAddRelu::apply(xa, xb, r, wa, ba, wb, bb, rma, rva, rmb, rvb, momentum, eps, alpha,
+                                             backward_mode, level, gen);
+    } else {  // the two ops apart, as sn_batch_norm and sn_shake_shake_add_relu would run them
+      at::Tensor ya = sn::normalize(xa, wa, ba, rma, rva, true, false, momentum, eps, false, false)[0];
+      at::Tensor yb = sn::normalize(xb, wb, bb, rmb, rvb, true, false, momentum, eps, false, false)[0];
+      outputs = sn::shake_add_relu(ya, yb, r, forward_mode, backward_mode, level, true, gen);
+    }
+    sn::give(outputs[0], out);
+    sn::give(outputs[1], out_relu);
+  });
+}
