@@ -30,8 +30,11 @@ SN_CPU_KERNEL void sgd_update(float* __restrict p, const float* __restrict g, fl
   }
 }
 
+// Dense float32 CPU memory laid out as `like` (conv weights are channels_last): the update can
+// then run over the raw elements of all three tensors in step.
 bool is_dense_float32_cpu(const at::Tensor& t, const at::Tensor& like) {
-  return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.is_contiguous() && t.sizes().equals(like.sizes());
+  return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.is_non_overlapping_and_dense() &&
+         t.sizes().equals(like.sizes()) && t.strides().equals(like.strides());
 }
 
 }  // namespace

@@ -118,4 +118,35 @@ class SgdTest {
             assertEquals(0.9, plain[1][i], 1e-6, "plain SGD, step 2, element " + i);
         }
     }
+
+    @Test
+    void channelsLastFloat32ParametersUpdateElementByElement() {
+        // A conv weight kept channels_last: the one-pass update runs over its raw memory, so
+        // each element must still meet its own gradient and buffer.
+        long[] shape = {2, 3, 2, 2};
+        java.util.Random rng = new java.util.Random(3);
+        double[] w0 = new double[24], c = new double[24];
+        for (int i = 0; i < 24; i++) {
+            w0[i] = (float) rng.nextGaussian();
+            c[i] = (float) rng.nextGaussian();
+        }
+        Sgd.Options options = new Sgd.Options(0.9, 0, 5e-4, true);
+        double[][] expected = run(w0, c, 0.1, options, 3); // float64, the multi-tensor path
+        Tensor w = Tensor.fromDoubles(w0, shape).to(dev.shakenet.torch.Device.CPU, DType.FLOAT32, dev.shakenet.torch.MemoryFormat.CHANNELS_LAST, false)
+                .requiresGrad(true);
+        assertTrue(w.isContiguous(dev.shakenet.torch.MemoryFormat.CHANNELS_LAST) && !w.isContiguous(dev.shakenet.torch.MemoryFormat.CONTIGUOUS));
+        try (Sgd sgd = new Sgd(List.of(w), options)) {
+            for (int step = 0; step < 3; step++) {
+                try (TensorScope scope = TensorScope.open()) {
+                    w.zeroGrad();
+                    w.mul(Tensor.fromDoubles(c, shape).to(dev.shakenet.torch.Device.CPU, DType.FLOAT32, dev.shakenet.torch.MemoryFormat.CHANNELS_LAST, false)).sum().backward();
+                    assertTrue(w.grad().isContiguous(dev.shakenet.torch.MemoryFormat.CHANNELS_LAST), "the gradient is laid out as the weight");
+                    sgd.step(0.1);
+                    assertArrayEquals(expected[step], w.to(DType.FLOAT64).toDoubleArray(), 1e-6, "step " + (step + 1));
+                }
+            }
+        } finally {
+            w.close();
+        }
+    }
 }
