@@ -340,16 +340,17 @@ int32_t sn_shake_shake_add_relu(const sn_tensor *a, const sn_tensor *b, const sn
  * out = residual + alpha*bn_a(a) + (1-alpha)*bn_b(b) and out_relu = relu(out), where bn_a and
  * bn_b are training-mode batch norms (their running statistics updated in place with
  * `momentum`). The same results as sn_batch_norm on each branch followed by
- * sn_shake_shake_add_relu; on the CPU in float32 (a and b blocked or channels_last, residual
- * channels_last, channels a multiple of 16) in one op that never makes the batch norms'
- * outputs, else as those two ops. */
+ * sn_shake_shake_add_relu; on the CPU in float32 (a, b and residual blocked or channels_last,
+ * channels a multiple of 16) in one op that never makes the batch norms' outputs, else as those
+ * two ops. blocked_out != 0: out and out_relu may come blocked (see sn_conv2d). */
 int32_t sn_shake_batch_norm_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual,
                                      const sn_tensor *weight_a, const sn_tensor *bias_a,
                                      sn_tensor *running_mean_a, sn_tensor *running_var_a,
                                      const sn_tensor *weight_b, const sn_tensor *bias_b,
                                      sn_tensor *running_mean_b, sn_tensor *running_var_b, double momentum,
                                      double eps, int32_t forward_mode, int32_t backward_mode, int32_t level,
-                                     sn_generator *generator, sn_tensor **out, sn_tensor **out_relu);
+                                     sn_generator *generator, int32_t blocked_out, sn_tensor **out,
+                                     sn_tensor **out_relu);
 
 #ifdef __cplusplus
 }

@@ -8,8 +8,9 @@
 // the combination); backward reads them twice (gradient sums, then input gradients), with the
 // residual's gradient t = grad(out) + grad(out_relu)*(out > 0) written once and read back.
 //
-// a and b may be blocked (blocked_layout.hpp) or channels_last; the results are channels_last.
-// Other cases (other dtypes or devices, no residual) run the two ops apart.
+// a, b and the residual may be blocked (blocked_layout.hpp) or channels_last; the results are
+// blocked where the caller asks (the next block's convolutions read them so), else channels_last.
+// Other cases (other dtypes or devices) run the two ops apart.
 #include <ATen/record_function.h>
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -36,24 +37,24 @@ using torch::autograd::variable_list;
 // out = xa*ca + xb*cb + c0 + r, out_relu = relu(out): the branch coefficients fold alpha into
 // each batch norm's scale, and both shifts into c0.
 SN_CPU_KERNEL void unit_combine(const float* __restrict xa, int64_t sa, const float* __restrict xb, int64_t sb,
-                                const float* __restrict r, float* __restrict out, float* __restrict out_relu,
-                                int64_t s, int64_t P, const float* __restrict ca, const float* __restrict cb,
-                                const float* __restrict c0) {
+                                const float* __restrict r, int64_t sr, float* __restrict out,
+                                float* __restrict out_relu, int64_t s, int64_t P, const float* __restrict ca,
+                                const float* __restrict cb, const float* __restrict c0) {
   for (int64_t p = 0; p < P; p++) {
     for (int j = 0; j < kBlock; j++) {
-      float v = xa[p * sa + j] * ca[j] + xb[p * sb + j] * cb[j] + c0[j] + r[p * s + j];
+      float v = xa[p * sa + j] * ca[j] + xb[p * sb + j] * cb[j] + c0[j] + r[p * sr + j];
       out[p * s + j] = v;
       out_relu[p * s + j] = relu_of(v);
     }
   }
 }
 
-// t = g_out + g_relu*(out_relu > 0), written out; and the sums of t and t*(x - mean) for each
-// branch (the batch norms' gradient sums before the shake coefficient). Either gradient may be
-// missing (nullptr).
+// t = g_out + g_relu*(out_relu > 0), written out in the residual's layout (stride st); and the
+// sums of t and t*(x - mean) for each branch (the batch norms' gradient sums before the shake
+// coefficient). Either gradient may be missing (nullptr); both are in the outputs' layout (s).
 template <bool kOut, bool kRelu>
 SN_INLINE void grad_sums_loop(const float* __restrict g_out, const float* __restrict g_relu,
-                              const float* __restrict relu, float* __restrict t, int64_t s,
+                              const float* __restrict relu, int64_t s, float* __restrict t, int64_t st,
                               const float* __restrict xa, int64_t sa, const float* __restrict xb, int64_t sb,
                               int64_t P, const float* __restrict mean_a, const float* __restrict mean_b,
                               float* __restrict acc) {
@@ -64,7 +65,7 @@ SN_INLINE void grad_sums_loop(const float* __restrict g_out, const float* __rest
     for (int j = 0; j < kBlock; j++) {
       int64_t i = p * s + j;
       float v = (kOut ? g_out[i] : 0.0f) + (kRelu && relu[i] > 0.0f ? g_relu[i] : 0.0f);
-      t[i] = v;
+      t[p * st + j] = v;
       sum_t[j] += v;
       sum_ta[j] += v * (xa[p * sa + j] - mean_a[j]);
       sum_tb[j] += v * (xb[p * sb + j] - mean_b[j]);
@@ -72,23 +73,23 @@ SN_INLINE void grad_sums_loop(const float* __restrict g_out, const float* __rest
   }
 }
 
-SN_CPU_KERNEL void unit_grad_sums(const float* g_out, const float* g_relu, const float* relu, float* t, int64_t s,
-                                  const float* xa, int64_t sa, const float* xb, int64_t sb, int64_t P,
+SN_CPU_KERNEL void unit_grad_sums(const float* g_out, const float* g_relu, const float* relu, int64_t s, float* t,
+                                  int64_t st, const float* xa, int64_t sa, const float* xb, int64_t sb, int64_t P,
                                   const float* mean_a, const float* mean_b, double* sums) {
   float acc[3 * kBlock] = {};
   if (g_out && g_relu) {
-    grad_sums_loop<true, true>(g_out, g_relu, relu, t, s, xa, sa, xb, sb, P, mean_a, mean_b, acc);
+    grad_sums_loop<true, true>(g_out, g_relu, relu, s, t, st, xa, sa, xb, sb, P, mean_a, mean_b, acc);
   } else if (g_out) {
-    grad_sums_loop<true, false>(g_out, g_relu, relu, t, s, xa, sa, xb, sb, P, mean_a, mean_b, acc);
+    grad_sums_loop<true, false>(g_out, g_relu, relu, s, t, st, xa, sa, xb, sb, P, mean_a, mean_b, acc);
   } else {
-    grad_sums_loop<false, true>(g_out, g_relu, relu, t, s, xa, sa, xb, sb, P, mean_a, mean_b, acc);
+    grad_sums_loop<false, true>(g_out, g_relu, relu, s, t, st, xa, sa, xb, sb, P, mean_a, mean_b, acc);
   }
   for (int i = 0; i < 3 * kBlock; i++) sums[i] = acc[i];
 }
 
 // dxa = ka*t + ba*xa + da and dxb = kb*t + bb*xb + db (sn::bn::input_gradient, with the shake
 // coefficient folded into ka and kb).
-SN_CPU_KERNEL void unit_grad_input(const float* __restrict t, int64_t s, const float* __restrict xa, int64_t sa,
+SN_CPU_KERNEL void unit_grad_input(const float* __restrict t, int64_t st, const float* __restrict xa, int64_t sa,
                                    const float* __restrict xb, int64_t sb, float* __restrict dxa,
                                    float* __restrict dxb, int64_t P, const float* __restrict ka,
                                    const float* __restrict ba, const float* __restrict da,
@@ -96,7 +97,7 @@ SN_CPU_KERNEL void unit_grad_input(const float* __restrict t, int64_t s, const f
                                    const float* __restrict db) {
   for (int64_t p = 0; p < P; p++) {
     for (int j = 0; j < kBlock; j++) {
-      float tv = t[p * s + j];
+      float tv = t[p * st + j];
       dxa[p * sa + j] = ka[j] * tv + ba[j] * xa[p * sa + j] + da[j];
       dxb[p * sb + j] = kb[j] * tv + bb[j] * xb[p * sb + j] + db[j];
     }
@@ -122,10 +123,6 @@ struct Norm {
   }
 };
 
-at::Tensor channels_last(const std::array<int64_t, 4>& s) {
-  return sn::groups::empty_activation(s, false);
-}
-
 // A 4-d stand-in with x's batch size, for drawing shake coefficients of shape (N,1,1,1).
 at::Tensor coefficient_like(const at::Tensor& x) { return at::empty({sn::blocked::nchw(x)[0], 1, 1, 1}, at::kFloat); }
 
@@ -135,14 +132,14 @@ struct ShakeBatchNormAddRelu : public torch::autograd::Function<ShakeBatchNormAd
                                const at::Tensor& bias_b, at::Tensor running_mean_a, at::Tensor running_var_a,
                                at::Tensor running_mean_b, at::Tensor running_var_b, double momentum, double eps,
                                const at::Tensor& alpha, int64_t backward_mode, int64_t level,
-                               c10::optional<at::Generator> generator) {
+                               c10::optional<at::Generator> generator, bool blocked_out) {
     RECORD_FUNCTION("shakenet::shake_batch_norm_add_relu_forward", c10::ArrayRef<const c10::IValue>{});
     Norm na{weight_a, bias_a}, nb{weight_b, bias_b};
     na.compute(a, running_mean_a, running_var_a, momentum, eps);
     nb.compute(b, running_mean_b, running_var_b, momentum, eps);
     const auto s = sn::blocked::nchw(a);
     const int64_t N = s[0], C = s[1], P = s[2] * s[3], G = C / kBlock;
-    at::Tensor out = channels_last(s), out_relu = channels_last(s);
+    at::Tensor out = sn::groups::empty_activation(s, blocked_out), out_relu = sn::groups::empty_activation(s, blocked_out);
     std::vector<float> coefficient = sn::per_image(alpha, N);
     const Groups xa = groups_of(a), xb = groups_of(b), r = groups_of(residual), o = groups_of(out),
                  orelu = groups_of(out_relu);
@@ -154,11 +151,12 @@ struct ShakeBatchNormAddRelu : public torch::autograd::Function<ShakeBatchNormAd
         cb[j] = (1 - alpha_n) * nb.scale[c];
         c0[j] = alpha_n * na.shift[c] + (1 - alpha_n) * nb.shift[c];
       }
-      unit_combine(xa.at(n, g), xa.pixel_stride, xb.at(n, g), xb.pixel_stride, r.at(n, g), o.at(n, g),
+      unit_combine(xa.at(n, g), xa.pixel_stride, xb.at(n, g), xb.pixel_stride, r.at(n, g), r.pixel_stride, o.at(n, g),
                    orelu.at(n, g), o.pixel_stride, P, ca, cb, c0);
     });
     sn::save_backward_coefficient(ctx, backward_mode, level, generator, alpha);
     ctx->save_for_backward({a, b, out_relu, weight_a, bias_a, weight_b, bias_b, na.mean, na.invstd, nb.mean, nb.invstd});
+    ctx->saved_data["residual_blocked"] = sn::blocked::is_blocked(residual);
     ctx->set_materialize_grads(false);  // an unused output's gradient stays undefined, not zeros
     return {out, out_relu};
   }
@@ -167,7 +165,7 @@ struct ShakeBatchNormAddRelu : public torch::autograd::Function<ShakeBatchNormAd
     RECORD_FUNCTION("shakenet::shake_batch_norm_add_relu_backward", c10::ArrayRef<const c10::IValue>{});
     variable_list saved = ctx->get_saved_variables();
     const at::Tensor &a = saved[0], &b = saved[1], &out_relu = saved[2];
-    variable_list result(17);
+    variable_list result(18);
     if (!grads[0].defined() && !grads[1].defined()) return result;
     at::Tensor g_out = grads[0].defined() ? sn::groups::dense(grads[0]) : at::Tensor();
     at::Tensor g_relu = grads[1].defined() ? sn::groups::dense(grads[1]) : at::Tensor();
@@ -177,14 +175,14 @@ struct ShakeBatchNormAddRelu : public torch::autograd::Function<ShakeBatchNormAd
     const float* mean_a = saved[7].data_ptr<float>();
     const float* mean_b = saved[9].data_ptr<float>();
 
-    // Pass 1: t, and per unit the sums of t, t*(a - mean_a), t*(b - mean_b).
-    at::Tensor t = channels_last(s);
+    // Pass 1: t (in the residual's layout), and per unit the sums of t, t*(a - mean_a), t*(b - mean_b).
+    at::Tensor t = sn::groups::empty_activation(s, ctx->saved_data["residual_blocked"].toBool());
     const Groups xa = groups_of(a), xb = groups_of(b), relu = groups_of(out_relu), tg = groups_of(t);
     const Groups gout = g_out.defined() ? groups_of(g_out) : Groups{}, grelu = g_relu.defined() ? groups_of(g_relu) : Groups{};
     std::vector<double> unit(static_cast<size_t>(N * G * 3 * kBlock));
     sn::groups::for_units(N, G, P, [&](int64_t n, int64_t g) {
       unit_grad_sums(g_out.defined() ? gout.at(n, g) : nullptr, g_relu.defined() ? grelu.at(n, g) : nullptr,
-                     relu.at(n, g), tg.at(n, g), tg.pixel_stride, xa.at(n, g), xa.pixel_stride, xb.at(n, g),
+                     relu.at(n, g), relu.pixel_stride, tg.at(n, g), tg.pixel_stride, xa.at(n, g), xa.pixel_stride, xb.at(n, g),
                      xb.pixel_stride, P, mean_a + g * kBlock, mean_b + g * kBlock, &unit[(n * G + g) * 3 * kBlock]);
     });
     // The batch norms' own gradient sums: branch a's gradient is beta*t, branch b's (1-beta)*t.
@@ -236,10 +234,7 @@ struct ShakeBatchNormAddRelu : public torch::autograd::Function<ShakeBatchNormAd
 bool fused_kernel_applies(const at::Tensor& a, const at::Tensor& b, const at::Tensor& residual,
                           std::initializer_list<const at::Tensor*> vectors) {
   if (!sn::groups::is_grouped(a) || !sn::groups::is_grouped(b) || !sn::groups::is_grouped(residual)) return false;
-  if (sn::blocked::is_blocked(residual) || sn::blocked::nchw(a) != sn::blocked::nchw(b) ||
-      sn::blocked::nchw(a) != sn::blocked::nchw(residual)) {
-    return false;
-  }
+  if (sn::blocked::nchw(a) != sn::blocked::nchw(b) || sn::blocked::nchw(a) != sn::blocked::nchw(residual)) return false;
   auto s = sn::blocked::nchw(a);
   if (s[0] * s[2] * s[3] < 2) return false;  // libtorch reports the "more than 1 value per channel" error
   for (const at::Tensor* v : vectors) {
@@ -254,8 +249,8 @@ extern "C" int32_t sn_shake_batch_norm_add_relu(
     const sn_tensor* a, const sn_tensor* b, const sn_tensor* residual, const sn_tensor* weight_a,
     const sn_tensor* bias_a, sn_tensor* running_mean_a, sn_tensor* running_var_a, const sn_tensor* weight_b,
     const sn_tensor* bias_b, sn_tensor* running_mean_b, sn_tensor* running_var_b, double momentum, double eps,
-    int32_t forward_mode, int32_t backward_mode, int32_t level, sn_generator* generator, sn_tensor** out,
-    sn_tensor** out_relu) {
+    int32_t forward_mode, int32_t backward_mode, int32_t level, sn_generator* generator, int32_t blocked_out,
+    sn_tensor** out, sn_tensor** out_relu) {
   SN_GUARD({
     sn::out_arg(out, "out");
     sn::out_arg(out_relu, "out_relu");
@@ -283,11 +278,11 @@ extern "C" int32_t sn_shake_batch_norm_add_relu(
     if (fused_kernel_applies(xa, xb, r, {&wa, &ba, &wb, &bb, &rma, &rva, &rmb, &rvb})) {
       at::Tensor alpha = sn::shake_coefficient(coefficient_like(xa), forward_mode, level, gen);
       outputs = ShakeBatchNormAddRelu::apply(xa, xb, r, wa, ba, wb, bb, rma, rva, rmb, rvb, momentum, eps, alpha,
-                                             backward_mode, level, gen);
+                                             backward_mode, level, gen, blocked_out != 0);
     } else {  // the two ops apart, as sn_batch_norm and sn_shake_shake_add_relu would run them
       at::Tensor ya = sn::normalize(xa, wa, ba, rma, rva, true, false, momentum, eps, false, false)[0];
       at::Tensor yb = sn::normalize(xb, wb, bb, rmb, rvb, true, false, momentum, eps, false, false)[0];
-      outputs = sn::shake_add_relu(ya, yb, r, forward_mode, backward_mode, level, true, gen);
+      outputs = sn::shake_add_relu(ya, yb, sn::blocked::to_standard(r), forward_mode, backward_mode, level, true, gen);
     }
     sn::give(outputs[0], out);
     sn::give(outputs[1], out_relu);

@@ -5659,6 +5659,7 @@ public class shakenet_h extends shakenet_h$shared {
             shakenet_h.C_INT,
             shakenet_h.C_INT,
             shakenet_h.C_POINTER,
+            shakenet_h.C_INT,
             shakenet_h.C_POINTER,
             shakenet_h.C_POINTER
         );
@@ -5671,7 +5672,7 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t sn_shake_batch_norm_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual, const sn_tensor *weight_a, const sn_tensor *bias_a, sn_tensor *running_mean_a, sn_tensor *running_var_a, const sn_tensor *weight_b, const sn_tensor *bias_b, sn_tensor *running_mean_b, sn_tensor *running_var_b, double momentum, double eps, int32_t forward_mode, int32_t backward_mode, int32_t level, sn_generator *generator, sn_tensor **out, sn_tensor **out_relu)
+     * int32_t sn_shake_batch_norm_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual, const sn_tensor *weight_a, const sn_tensor *bias_a, sn_tensor *running_mean_a, sn_tensor *running_var_a, const sn_tensor *weight_b, const sn_tensor *bias_b, sn_tensor *running_mean_b, sn_tensor *running_var_b, double momentum, double eps, int32_t forward_mode, int32_t backward_mode, int32_t level, sn_generator *generator, int32_t blocked_out, sn_tensor **out, sn_tensor **out_relu)
      * }
      */
     public static FunctionDescriptor sn_shake_batch_norm_add_relu$descriptor() {
@@ -5681,7 +5682,7 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t sn_shake_batch_norm_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual, const sn_tensor *weight_a, const sn_tensor *bias_a, sn_tensor *running_mean_a, sn_tensor *running_var_a, const sn_tensor *weight_b, const sn_tensor *bias_b, sn_tensor *running_mean_b, sn_tensor *running_var_b, double momentum, double eps, int32_t forward_mode, int32_t backward_mode, int32_t level, sn_generator *generator, sn_tensor **out, sn_tensor **out_relu)
+     * int32_t sn_shake_batch_norm_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual, const sn_tensor *weight_a, const sn_tensor *bias_a, sn_tensor *running_mean_a, sn_tensor *running_var_a, const sn_tensor *weight_b, const sn_tensor *bias_b, sn_tensor *running_mean_b, sn_tensor *running_var_b, double momentum, double eps, int32_t forward_mode, int32_t backward_mode, int32_t level, sn_generator *generator, int32_t blocked_out, sn_tensor **out, sn_tensor **out_relu)
      * }
      */
     public static MethodHandle sn_shake_batch_norm_add_relu$handle() {
@@ -5691,7 +5692,7 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t sn_shake_batch_norm_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual, const sn_tensor *weight_a, const sn_tensor *bias_a, sn_tensor *running_mean_a, sn_tensor *running_var_a, const sn_tensor *weight_b, const sn_tensor *bias_b, sn_tensor *running_mean_b, sn_tensor *running_var_b, double momentum, double eps, int32_t forward_mode, int32_t backward_mode, int32_t level, sn_generator *generator, sn_tensor **out, sn_tensor **out_relu)
+     * int32_t sn_shake_batch_norm_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual, const sn_tensor *weight_a, const sn_tensor *bias_a, sn_tensor *running_mean_a, sn_tensor *running_var_a, const sn_tensor *weight_b, const sn_tensor *bias_b, sn_tensor *running_mean_b, sn_tensor *running_var_b, double momentum, double eps, int32_t forward_mode, int32_t backward_mode, int32_t level, sn_generator *generator, int32_t blocked_out, sn_tensor **out, sn_tensor **out_relu)
      * }
      */
     public static MemorySegment sn_shake_batch_norm_add_relu$address() {
@@ -5700,16 +5701,16 @@ public class shakenet_h extends shakenet_h$shared {
 
     /**
      * {@snippet lang=c :
-     * int32_t sn_shake_batch_norm_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual, const sn_tensor *weight_a, const sn_tensor *bias_a, sn_tensor *running_mean_a, sn_tensor *running_var_a, const sn_tensor *weight_b, const sn_tensor *bias_b, sn_tensor *running_mean_b, sn_tensor *running_var_b, double momentum, double eps, int32_t forward_mode, int32_t backward_mode, int32_t level, sn_generator *generator, sn_tensor **out, sn_tensor **out_relu)
+     * int32_t sn_shake_batch_norm_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual, const sn_tensor *weight_a, const sn_tensor *bias_a, sn_tensor *running_mean_a, sn_tensor *running_var_a, const sn_tensor *weight_b, const sn_tensor *bias_b, sn_tensor *running_mean_b, sn_tensor *running_var_b, double momentum, double eps, int32_t forward_mode, int32_t backward_mode, int32_t level, sn_generator *generator, int32_t blocked_out, sn_tensor **out, sn_tensor **out_relu)
      * }
      */
-    public static int sn_shake_batch_norm_add_relu(MemorySegment a, MemorySegment b, MemorySegment residual, MemorySegment weight_a, MemorySegment bias_a, MemorySegment running_mean_a, MemorySegment running_var_a, MemorySegment weight_b, MemorySegment bias_b, MemorySegment running_mean_b, MemorySegment running_var_b, double momentum, double eps, int forward_mode, int backward_mode, int level, MemorySegment generator, MemorySegment out, MemorySegment out_relu) {
+    public static int sn_shake_batch_norm_add_relu(MemorySegment a, MemorySegment b, MemorySegment residual, MemorySegment weight_a, MemorySegment bias_a, MemorySegment running_mean_a, MemorySegment running_var_a, MemorySegment weight_b, MemorySegment bias_b, MemorySegment running_mean_b, MemorySegment running_var_b, double momentum, double eps, int forward_mode, int backward_mode, int level, MemorySegment generator, int blocked_out, MemorySegment out, MemorySegment out_relu) {
         var mh$ = sn_shake_batch_norm_add_relu.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_shake_batch_norm_add_relu", a, b, residual, weight_a, bias_a, running_mean_a, running_var_a, weight_b, bias_b, running_mean_b, running_var_b, momentum, eps, forward_mode, backward_mode, level, generator, out, out_relu);
+                traceDowncall("sn_shake_batch_norm_add_relu", a, b, residual, weight_a, bias_a, running_mean_a, running_var_a, weight_b, bias_b, running_mean_b, running_var_b, momentum, eps, forward_mode, backward_mode, level, generator, blocked_out, out, out_relu);
             }
-            return (int)mh$.invokeExact(a, b, residual, weight_a, bias_a, running_mean_a, running_var_a, weight_b, bias_b, running_mean_b, running_var_b, momentum, eps, forward_mode, backward_mode, level, generator, out, out_relu);
+            return (int)mh$.invokeExact(a, b, residual, weight_a, bias_a, running_mean_a, running_var_a, weight_b, bias_b, running_mean_b, running_var_b, momentum, eps, forward_mode, backward_mode, level, generator, blocked_out, out, out_relu);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -55,15 +55,16 @@ public final class BatchNorm2d extends Module {
 
     /**
      * The end of a shake block whose branches end in {@code first(a)} and {@code second(b)}:
-     * both batch norms and the block end (ShakeShake.combineAddRelu) as one native op. Training only.
+     * both batch norms and the block end (ShakeShake.combineAddRelu) as one native op, its
+     * results blocked where {@code blockedOut} allows. Training only.
      */
     static ShakeShake.BlockOutput shakeAddRelu(BatchNorm2d first, BatchNorm2d second, Tensor a, Tensor b, Tensor residual, Shake shake,
-                                               Generator generator) {
+                                               Generator generator, boolean blockedOut) {
         if (!first.isTraining() || !second.isTraining()) throw new IllegalStateException("the fused block end is for training only");
         first.batchesTracked.addInPlace(1);
         second.batchesTracked.addInPlace(1);
         return ShakeShake.batchNormCombineAddRelu(a, b, residual, first.tensors(), second.tensors(), MOMENTUM, EPS, shake.forward(),
-                shake.backward(), shake.level(), generator);
+                shake.backward(), shake.level(), generator, blockedOut);
     }
 
     private ShakeShake.Norm tensors() {

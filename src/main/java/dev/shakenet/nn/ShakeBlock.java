@@ -34,6 +34,15 @@ public final class ShakeBlock extends Module {
      * @param h relu(x), computed once by the previous block and shared by branches and shortcut
      */
     public ShakeShake.BlockOutput forward(Tensor x, Tensor h) {
+        return forward(x, h, false);
+    }
+
+    /**
+     * {@link #forward(Tensor, Tensor)}; with {@code blockedOut}, the results may stay in the
+     * shim's blocked layout (Functional.conv2d) where this block's end runs as one op, for a
+     * next block with an identity shortcut: its convolutions read them without a layout change.
+     */
+    ShakeShake.BlockOutput forward(Tensor x, Tensor h, boolean blockedOut) {
         if (shortcut == null && x == null) throw new IllegalArgumentException("an identity block needs its input x, not only relu(x)");
         // CPU training runs both branches' conv1 as one convolution (ResidualBranch.forwardPair;
         // measured there). Evaluation keeps them apart, where the paired batch norm would slice,
@@ -45,7 +54,8 @@ public final class ShakeBlock extends Module {
             // With the direct algorithm the layout changes would cost more than they save.
             Tensor[] convs = ResidualBranch.convPair(branch1, branch2, h, true);
             try (Tensor a = convs[0]; Tensor b = convs[1]; Tensor projected = shortcut == null ? null : shortcut.forward(h)) {
-                return BatchNorm2d.shakeAddRelu(branch1.bn2(), branch2.bn2(), a, b, shortcut == null ? x : projected, shake, generator);
+                return BatchNorm2d.shakeAddRelu(branch1.bn2(), branch2.bn2(), a, b, shortcut == null ? x : projected, shake, generator,
+                        blockedOut);
             }
         }
         Tensor[] branches = paired ? ResidualBranch.forwardPair(branch1, branch2, h)

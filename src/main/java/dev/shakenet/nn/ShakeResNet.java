@@ -97,11 +97,15 @@ public final class ShakeResNet extends Module {
             }
         }
 
-        /** The caller keeps its inputs; every block output but the last is closed once the next block has it. */
+        /**
+         * The caller keeps its inputs; every block output but the last is closed once the next
+         * block has it. Outputs passed between the stage's own blocks may be blocked (the next
+         * block has an identity shortcut); the stage's output is in the ordinary layout.
+         */
         ShakeShake.BlockOutput forward(Tensor x, Tensor h) {
             ShakeShake.BlockOutput current = new ShakeShake.BlockOutput(x, h);
-            for (ShakeBlock block : blocks) {
-                ShakeShake.BlockOutput next = block.forward(current.out(), current.outRelu());
+            for (int i = 0; i < blocks.length; i++) {
+                ShakeShake.BlockOutput next = blocks[i].forward(current.out(), current.outRelu(), i + 1 < blocks.length);
                 if (current.out() != x) {
                     current.out().close();
                     current.outRelu().close();

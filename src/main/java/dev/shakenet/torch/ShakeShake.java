@@ -73,15 +73,18 @@ public final class ShakeShake {
     /**
      * {@link #combineAddRelu} of two training-mode batch norms' results, {@code normA(a)} and
      * {@code normB(b)}, as one native op (sn_shake_batch_norm_add_relu): on the CPU in float32 it
-     * never makes the batch norms' outputs, forward or backward. {@code a} and {@code b} may be
-     * in the shim's blocked layout (Functional.conv2d). Training only.
+     * never makes the batch norms' outputs, forward or backward. {@code a}, {@code b} and
+     * {@code residual} may be in the shim's blocked layout (Functional.conv2d); with
+     * {@code blockedOut} so may the results, for a next block whose convolutions read them
+     * as they are. Training only.
      */
     public static BlockOutput batchNormCombineAddRelu(Tensor a, Tensor b, Tensor residual, Norm normA, Norm normB, double momentum,
-                                                      double eps, Mode forward, Mode backward, Level level, Generator generator) {
+                                                      double eps, Mode forward, Mode backward, Level level, Generator generator,
+                                                      boolean blockedOut) {
         MemorySegment[] outputs = Native.handles(2, (arena, out) -> sn_shake_batch_norm_add_relu(a.handle(), b.handle(),
                 residual.handle(), normA.weight().handle(), normA.bias().handle(), normA.runningMean().handle(), normA.runningVar().handle(),
                 normB.weight().handle(), normB.bias().handle(), normB.runningMean().handle(), normB.runningVar().handle(), momentum, eps,
-                forward.code, backward.code, level.code, Generator.handleOf(generator), out[0], out[1]));
+                forward.code, backward.code, level.code, Generator.handleOf(generator), blockedOut ? 1 : 0, out[0], out[1]));
         return new BlockOutput(own(outputs[0]), own(outputs[1]));
     }
 }

@@ -81,11 +81,20 @@ class ShakeBatchNormAddReluTest {
         return t.shape().length == 5 ? fromBlocked(v, N, C, H, W) : v;
     }
 
-    /** Runs the fused op (or, with {@code apart}, the two batch norms and the block end) and backward. */
+    /** {@code values} (NCHW order) as a float32 tensor, blocked or channels_last. */
+    private static Tensor tensor(double[] values, boolean blocked) {
+        if (blocked) return Tensor.fromDoubles(toBlocked(values, N, C, H, W), BLOCKED).to(DType.FLOAT32);
+        return Tensor.fromDoubles(values, SHAPE).to(Device.CPU, DType.FLOAT32, MemoryFormat.CHANNELS_LAST, false);
+    }
+
+    /**
+     * Runs the fused op (or, with {@code apart}, the two batch norms and the block end) and
+     * backward. {@code blocked}: branch inputs, residual and results all in the blocked layout.
+     */
     private Result run(boolean blocked, Mode forward, Mode backward, boolean apart) {
         try (TensorScope scope = TensorScope.open(); Generator gen = Generator.create(Device.CPU, 9)) {
             Tensor ta = branchInput(a, blocked), tb = branchInput(b, blocked);
-            Tensor tr = Tensor.fromDoubles(r, SHAPE).to(Device.CPU, DType.FLOAT32, MemoryFormat.CHANNELS_LAST, false).requiresGrad(true);
+            Tensor tr = tensor(r, blocked && !apart).requiresGrad(true);
             Tensor[] params = {Tensor.fromDoubles(ga, C).to(DType.FLOAT32).requiresGrad(true), Tensor.fromDoubles(ba, C).to(DType.FLOAT32).requiresGrad(true),
                     Tensor.fromDoubles(gb, C).to(DType.FLOAT32).requiresGrad(true), Tensor.fromDoubles(bb, C).to(DType.FLOAT32).requiresGrad(true)};
             Tensor[] running = {Tensor.full(0.5, DType.FLOAT32, Device.CPU, C), Tensor.full(2.0, DType.FLOAT32, Device.CPU, C),
@@ -97,12 +106,14 @@ class ShakeBatchNormAddReluTest {
                 o = ShakeShake.combineAddRelu(ya, yb, tr, forward, backward, Level.IMAGE, true, gen);
             } else {
                 o = ShakeShake.batchNormCombineAddRelu(ta, tb, tr, new Norm(params[0], params[1], running[0], running[1]),
-                        new Norm(params[2], params[3], running[2], running[3]), MOMENTUM, EPS, forward, backward, Level.IMAGE, gen);
+                        new Norm(params[2], params[3], running[2], running[3]), MOMENTUM, EPS, forward, backward, Level.IMAGE, gen, blocked);
             }
-            assertArrayEquals(SHAPE, o.out().shape());
-            assertTrue(o.out().isContiguous(MemoryFormat.CHANNELS_LAST) && o.outRelu().isContiguous(MemoryFormat.CHANNELS_LAST));
-            o.out().to(DType.FLOAT64).mul(Tensor.fromDoubles(g1, SHAPE)).sum().add(o.outRelu().to(DType.FLOAT64).mul(Tensor.fromDoubles(g2, SHAPE)).sum())
-                    .backward();
+            boolean blockedOut = blocked && !apart;
+            assertArrayEquals(blockedOut ? BLOCKED : SHAPE, o.out().shape());
+            assertArrayEquals(blockedOut ? BLOCKED : SHAPE, o.outRelu().shape());
+            if (!blockedOut) assertTrue(o.out().isContiguous(MemoryFormat.CHANNELS_LAST) && o.outRelu().isContiguous(MemoryFormat.CHANNELS_LAST));
+            o.out().to(DType.FLOAT64).mul(tensor(g1, blockedOut).to(DType.FLOAT64)).sum()
+                    .add(o.outRelu().to(DType.FLOAT64).mul(tensor(g2, blockedOut).to(DType.FLOAT64)).sum()).backward();
             double[][] paramGrads = new double[4][], runningValues = new double[4][];
             for (int k = 0; k < 4; k++) {
                 paramGrads[k] = params[k].grad().to(DType.FLOAT64).toDoubleArray();
@@ -177,14 +188,14 @@ class ShakeBatchNormAddReluTest {
             Tensor ones = Tensor.ones(DType.FLOAT64, Device.CPU, C), zeros = Tensor.zeros(DType.FLOAT64, Device.CPU, C);
             Norm norm = new Norm(ones, zeros, Tensor.zeros(DType.FLOAT64, Device.CPU, C), Tensor.ones(DType.FLOAT64, Device.CPU, C));
             BlockOutput o = ShakeShake.batchNormCombineAddRelu(x, x, Tensor.fromDoubles(r, SHAPE), norm, norm, MOMENTUM, EPS, Mode.EVEN, Mode.EVEN,
-                    Level.BATCH, gen);
+                    Level.BATCH, gen, false);
             // Both branches equal and alpha 0.5: out = r + bn(a) (float64 through libtorch's batch norm).
             double[] expected = new double[SIZE], y = BN.forward(a, ones.toDoubleArray(), zeros.toDoubleArray(), false);
             for (int i = 0; i < SIZE; i++) expected[i] = r[i] + y[i];
             Reference.assertClose(expected, o.out().toDoubleArray(), 1e-9, "float64 out");
             Tensor wrong = Tensor.zeros(DType.FLOAT32, Device.CPU, N, C, H + 1, W);
             TorchException e = assertThrows(TorchException.class, () -> ShakeShake.batchNormCombineAddRelu(x, wrong, x, norm, norm, MOMENTUM, EPS,
-                    Mode.EVEN, Mode.EVEN, Level.BATCH, gen));
+                    Mode.EVEN, Mode.EVEN, Level.BATCH, gen, false));
             assertTrue(e.getMessage().contains("differ in shape"), e.getMessage());
         }
     }
