@@ -4,12 +4,13 @@
 // stride-1 convolutions that make up most of a Shake-Shake step, Winograd F(4x4, 3x3) needs a
 // quarter of the multiplications, and oneDNN's kernels for it (forward, backward data, backward
 // weights) ran 1.7-2.1x faster than the direct ones on this machine for the network's three
-// stage shapes. They want oneDNN's blocked layout (nChw16c), so each call reorders its
-// operands from and back to the tensors' own layout, a chunk of images at a time; in a 2x32d
-// training step the reorders take back about two fifths of what the kernels save, and the step
-// runs 1.26-1.29x faster than with the direct kernels. Only built where oneDNN's headers are
-// found (libdnnl-dev: the same libdnnl that Debian's libtorch links), and only used while
-// switched on (sn_cpu_winograd_enable). Winograd rounds differently from the direct algorithm
+// stage shapes. They want oneDNN's blocked layout (nChw16c): a tensor already in it (a blocked
+// tensor, blocked_layout.hpp, which the caller may also ask for as the result) is read and
+// written where it lies; any other is reordered from and back to its own layout, a chunk of
+// images at a time. In a 2x32d training step the branches keep their activations blocked
+// between convolutions and batch norms, so few reorders remain. Only built where oneDNN's
+// headers are found (libdnnl-dev: the same libdnnl that Debian's libtorch links), and only used
+// while switched on (sn_cpu_winograd_enable). Winograd rounds differently from the direct algorithm
 // (errors around 1e-6 of the result's scale in float32), so turning it off gives libtorch's
 // results bit for bit.
 #include <ATen/record_function.h>

@@ -6,9 +6,8 @@ import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The shim's blocked layout (a (N,C,H,W) activation held as (N,C/16,H,W,16), shakenet.h): the
@@ -18,18 +17,8 @@ import org.junit.jupiter.api.Test;
 class BlockedLayoutTest {
     private static final double MOMENTUM = 0.1, BN_EPS = 1e-5;
     private final Random rng = new Random(17);
-    private boolean wasOn;
-
-    @BeforeEach
-    void switchOn() {
-        wasOn = CpuConvolution.isWinograd();
-        if (CpuConvolution.winogradAvailable()) CpuConvolution.useWinograd(true);
-    }
-
-    @AfterEach
-    void restore() {
-        if (CpuConvolution.winogradAvailable()) CpuConvolution.useWinograd(wasOn);
-    }
+    @RegisterExtension
+    final WinogradOn winograd = new WinogradOn();
 
     /** An NCHW array in blocked order: element (b, c, y, x) at (((b*C/16 + c/16)*H + y)*W + x)*16 + c%16. */
     static double[] toBlocked(double[] nchw, int n, int c, int h, int w) {

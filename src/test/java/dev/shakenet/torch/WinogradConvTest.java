@@ -4,9 +4,8 @@ import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The shim's Winograd convolutions (native/src/winograd_conv.cpp): output, input gradient and
@@ -15,18 +14,8 @@ import org.junit.jupiter.api.Test;
  */
 class WinogradConvTest {
     private final Random rng = new Random(11);
-    private boolean wasOn;
-
-    @BeforeEach
-    void switchOn() {
-        wasOn = CpuConvolution.isWinograd();
-        if (CpuConvolution.winogradAvailable()) CpuConvolution.useWinograd(true);
-    }
-
-    @AfterEach
-    void restore() {
-        if (CpuConvolution.winogradAvailable()) CpuConvolution.useWinograd(wasOn);
-    }
+    @RegisterExtension
+    final WinogradOn winograd = new WinogradOn();
 
     private static void assumeAvailable() {
         assumeTrue(CpuConvolution.winogradAvailable(),
