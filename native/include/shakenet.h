@@ -256,24 +256,25 @@ int32_t sn_cat(const sn_tensor *const *tensors, int32_t count, int64_t dim, sn_t
 
 /* ---- network ops --------------------------------------------------------------------------- */
 
-/* The blocked layout: where the caller passes blocked_out != 0, a float32 CPU convolution or
- * training-mode batch norm may return its (N,C,H,W) result as the contiguous 5-d tensor
- * (N,C/16,H,W,16), oneDNN's nChw16c (C a multiple of 16), so the next convolution and batch
- * norm read it without a layout change. sn_conv2d, sn_batch_norm and sn_batch_norm_pair accept
- * such a tensor as input (converting it where they cannot use it); it is meant to be passed
- * only between them. With blocked_out == 0 every result is an ordinary (N,C,H,W) tensor. */
+/* The blocked layout: a (N,C,H,W) float32 activation held as the contiguous 5-d tensor
+ * (N,C/16,H,W,16), oneDNN's nChw16c (C a multiple of 16), which the Winograd convolutions read
+ * and write directly. A call to sn_conv2d, sn_batch_norm or sn_batch_norm_pair with
+ * blocked != 0 works in it: a 5-d input of that shape is read as the blocked form of its
+ * (N,C,H,W) (converted where the op cannot use it), and a float32 CPU convolution or
+ * training-mode batch norm may return its result blocked, for the next such call. With
+ * blocked == 0 inputs and results are ordinary tensors, as in earlier ABIs. */
 
 /* input (N,C,H,W), weight (O,C/groups,kH,kW), bias optional (O). */
 int32_t sn_conv2d(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias,
                   int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups,
-                  int32_t blocked_out, sn_tensor **out);
+                  int32_t blocked, sn_tensor **out);
 /* training != 0: normalizes with batch statistics and updates running_mean/running_var in
  * place with `momentum` (PyTorch's convention: new = (1-momentum)*old + momentum*batch,
  * unbiased variance); else normalizes with the running statistics. weight, bias optional.
  * relu != 0: ReLU applied to the result, in the same pass where the CPU kernel allows. */
 int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias,
                       sn_tensor *running_mean, sn_tensor *running_var, int32_t training,
-                      int32_t relu, double momentum, double eps, int32_t blocked_out, sn_tensor **out);
+                      int32_t relu, double momentum, double eps, int32_t blocked, sn_tensor **out);
 /* Two batch norms side by side: input (N,2C,H,W) holds the first's C channels, then the
  * second's (the two branches' conv1, computed as one convolution); each half is normalized with
  * its own parameters and running statistics (updated in place in training), optionally followed
@@ -282,7 +283,7 @@ int32_t sn_batch_norm_pair(const sn_tensor *input, const sn_tensor *weight1, con
                            sn_tensor *running_mean1, sn_tensor *running_var1, const sn_tensor *weight2,
                            const sn_tensor *bias2, sn_tensor *running_mean2, sn_tensor *running_var2,
                            int32_t training, int32_t relu, double momentum, double eps,
-                           int32_t blocked_out, sn_tensor **out1, sn_tensor **out2);
+                           int32_t blocked, sn_tensor **out1, sn_tensor **out2);
 int32_t sn_relu(const sn_tensor *input, sn_tensor **out);
 int32_t sn_relu_(sn_tensor *tensor);
 /* The shortcut's one-pixel shift: out[:, :, i, j] = input[:, :, i+1, j+1], zero in the last row
@@ -340,9 +341,10 @@ int32_t sn_shake_shake_add_relu(const sn_tensor *a, const sn_tensor *b, const sn
  * out = residual + alpha*bn_a(a) + (1-alpha)*bn_b(b) and out_relu = relu(out), where bn_a and
  * bn_b are training-mode batch norms (their running statistics updated in place with
  * `momentum`). The same results as sn_batch_norm on each branch followed by
- * sn_shake_shake_add_relu; on the CPU in float32 (a, b and residual blocked or channels_last,
- * channels a multiple of 16) in one op that never makes the batch norms' outputs, else as those
- * two ops. blocked_out != 0: out and out_relu may come blocked (see sn_conv2d). */
+ * sn_shake_shake_add_relu; on the CPU in float32 (a, b and residual channels_last or blocked:
+ * (N,C/16,H,W,16) is always read as blocked here; channels a multiple of 16) in one op that
+ * never makes the batch norms' outputs, else as those two ops. blocked_out != 0: out and
+ * out_relu may come blocked (see sn_conv2d). */
 int32_t sn_shake_batch_norm_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual,
                                      const sn_tensor *weight_a, const sn_tensor *bias_a,
                                      sn_tensor *running_mean_a, sn_tensor *running_var_a,

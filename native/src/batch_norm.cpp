@@ -403,12 +403,12 @@ bool use_channels_last_kernel(const at::Tensor& x, const c10::optional<at::Tenso
 variable_list sn::normalize(const at::Tensor& input, const c10::optional<at::Tensor>& w,
                             const c10::optional<at::Tensor>& b, const c10::optional<at::Tensor>& rm,
                             const c10::optional<at::Tensor>& rv, bool training, bool relu, double momentum, double eps,
-                            bool split, bool blocked_out) {
+                            bool split, bool blocked) {
   variable_list grouped;
-  if (sn::grouped_batch_norm(input, w, b, rm, rv, training, relu, momentum, eps, split, blocked_out, grouped)) {
+  if (blocked && sn::grouped_batch_norm(input, w, b, rm, rv, training, relu, momentum, eps, split, true, grouped)) {
     return grouped;
   }
-  const at::Tensor x = sn::blocked::to_standard(input);
+  const at::Tensor x = blocked ? sn::blocked::to_standard(input) : input;
   if (use_channels_last_kernel(x, w, b, rm, rv, training)) {
     return ChannelsLastBatchNorm::apply(x, *w, *b, *rm, *rv, momentum, eps, relu, split);
   }
@@ -424,13 +424,15 @@ variable_list sn::normalize(const at::Tensor& input, const c10::optional<at::Ten
 namespace {
 
 // (N,C,...) for an ordinary input, (N,C/16,H,W,16) for a blocked one: its channel count.
-int64_t channels_of(const at::Tensor& x) { return sn::blocked::is_blocked(x) ? sn::blocked::nchw(x)[1] : x.size(1); }
+int64_t channels_of(const at::Tensor& x, bool blocked) {
+  return blocked && sn::blocked::is_blocked(x) ? sn::blocked::nchw(x)[1] : x.size(1);
+}
 
 }  // namespace
 
 extern "C" int32_t sn_batch_norm(const sn_tensor* input, const sn_tensor* weight, const sn_tensor* bias,
                                  sn_tensor* running_mean, sn_tensor* running_var, int32_t training, int32_t relu,
-                                 double momentum, double eps, int32_t blocked_out, sn_tensor** out) {
+                                 double momentum, double eps, int32_t blocked, sn_tensor** out) {
   SN_GUARD({
     sn::out_arg(out, "out");
     const at::Tensor& x = sn::ref(input, "input");
@@ -440,7 +442,7 @@ extern "C" int32_t sn_batch_norm(const sn_tensor* input, const sn_tensor* weight
     }
     c10::optional<at::Tensor> w = sn::optional_ref(weight), b = sn::optional_ref(bias);
     c10::optional<at::Tensor> rm = sn::optional_ref(running_mean), rv = sn::optional_ref(running_var);
-    sn::give(sn::normalize(x, w, b, rm, rv, training != 0, relu != 0, momentum, eps, false, blocked_out != 0)[0], out);
+    sn::give(sn::normalize(x, w, b, rm, rv, training != 0, relu != 0, momentum, eps, false, blocked != 0)[0], out);
   });
 }
 
@@ -448,16 +450,17 @@ extern "C" int32_t sn_batch_norm_pair(const sn_tensor* input, const sn_tensor* w
                                       sn_tensor* running_mean1, sn_tensor* running_var1, const sn_tensor* weight2,
                                       const sn_tensor* bias2, sn_tensor* running_mean2, sn_tensor* running_var2,
                                       int32_t training, int32_t relu, double momentum, double eps,
-                                      int32_t blocked_out, sn_tensor** out1,
+                                      int32_t blocked, sn_tensor** out1,
                                       sn_tensor** out2) {
   SN_GUARD({
     sn::out_arg(out1, "out1");
     sn::out_arg(out2, "out2");
     const at::Tensor& x = sn::ref(input, "input");
-    if ((x.dim() != 4 && !sn::blocked::is_blocked(x)) || channels_of(x) % 2 != 0) {
+    const bool blocked_input = blocked != 0 && sn::blocked::is_blocked(x);
+    if ((x.dim() != 4 && !blocked_input) || channels_of(x, blocked != 0) % 2 != 0) {
       throw sn::InvalidArgument("input must be (N,2C,H,W), got shape " + c10::str(x.sizes()));
     }
-    const int64_t half = channels_of(x) / 2;
+    const int64_t half = channels_of(x, blocked != 0) / 2;
     at::Tensor rm1 = sn::mut(running_mean1, "running_mean1"), rv1 = sn::mut(running_var1, "running_var1");
     at::Tensor rm2 = sn::mut(running_mean2, "running_mean2"), rv2 = sn::mut(running_var2, "running_var2");
     const at::Tensor& w1 = sn::ref(weight1, "weight1");
@@ -473,7 +476,7 @@ extern "C" int32_t sn_batch_norm_pair(const sn_tensor* input, const sn_tensor* w
     // Parameters and statistics of the two halves side by side: the kernel sees one batch norm.
     at::Tensor w = at::cat({w1, w2}), b = at::cat({b1, b2});
     at::Tensor rm = at::cat({rm1, rm2}).detach(), rv = at::cat({rv1, rv2}).detach();
-    variable_list y = sn::normalize(x, w, b, rm, rv, training != 0, relu != 0, momentum, eps, true, blocked_out != 0);
+    variable_list y = sn::normalize(x, w, b, rm, rv, training != 0, relu != 0, momentum, eps, true, blocked != 0);
     if (training) {  // the updated statistics back into each half's own buffers
       at::NoGradGuard no_grad;
       rm1.copy_(rm.slice(0, 0, half));

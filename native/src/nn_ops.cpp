@@ -36,18 +36,19 @@ extern "C" {
 
 int32_t sn_conv2d(const sn_tensor* input, const sn_tensor* weight, const sn_tensor* bias,
                   int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups,
-                  int32_t blocked_out, sn_tensor** out) {
+                  int32_t blocked, sn_tensor** out) {
   SN_GUARD({
     sn::out_arg(out, "out");
     const at::Tensor& input_tensor = sn::ref(input, "input");
     const at::Tensor& w = sn::ref(weight, "weight");
-    if (!sn::blocked::is_blocked(input_tensor)) require_dim(input_tensor, 4, "input", "(N,C,H,W)");
+    // Only a caller working in the blocked layout passes 5-d blocked inputs.
+    if (blocked == 0 || !sn::blocked::is_blocked(input_tensor)) require_dim(input_tensor, 4, "input", "(N,C,H,W)");
     require_dim(w, 4, "weight", "(out_channels,in_channels/groups,kH,kW)");
     int64_t stride[2] = {stride_h, stride_w};
     int64_t padding[2] = {pad_h, pad_w};
     int64_t dilation[2] = {1, 1};
     at::Tensor y;
-    if (sn::winograd_conv2d(input_tensor, w, bias != nullptr, stride, padding, groups, blocked_out != 0, y)) {
+    if (sn::winograd_conv2d(input_tensor, w, bias != nullptr, stride, padding, groups, blocked != 0, y)) {
       sn::give(std::move(y), out);
       return;
     }

@@ -280,8 +280,9 @@ extern "C" int32_t sn_shake_batch_norm_add_relu(
       outputs = ShakeBatchNormAddRelu::apply(xa, xb, r, wa, ba, wb, bb, rma, rva, rmb, rvb, momentum, eps, alpha,
                                              backward_mode, level, gen, blocked_out != 0);
     } else {  // the two ops apart, as sn_batch_norm and sn_shake_shake_add_relu would run them
-      at::Tensor ya = sn::normalize(xa, wa, ba, rma, rva, true, false, momentum, eps, false, false)[0];
-      at::Tensor yb = sn::normalize(xb, wb, bb, rmb, rvb, true, false, momentum, eps, false, false)[0];
+      auto standard = [](const std::vector<at::Tensor>& y) { return sn::blocked::to_standard(y[0]); };
+      at::Tensor ya = standard(sn::normalize(xa, wa, ba, rma, rva, true, false, momentum, eps, false, true));
+      at::Tensor yb = standard(sn::normalize(xb, wb, bb, rmb, rvb, true, false, momentum, eps, false, true));
       outputs = sn::shake_add_relu(ya, yb, sn::blocked::to_standard(r), forward_mode, backward_mode, level, true, gen);
     }
     sn::give(outputs[0], out);

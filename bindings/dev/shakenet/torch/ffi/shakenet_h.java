@@ -4685,7 +4685,7 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t sn_conv2d(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups, int32_t blocked_out, sn_tensor **out)
+     * int32_t sn_conv2d(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups, int32_t blocked, sn_tensor **out)
      * }
      */
     public static FunctionDescriptor sn_conv2d$descriptor() {
@@ -4695,7 +4695,7 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t sn_conv2d(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups, int32_t blocked_out, sn_tensor **out)
+     * int32_t sn_conv2d(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups, int32_t blocked, sn_tensor **out)
      * }
      */
     public static MethodHandle sn_conv2d$handle() {
@@ -4705,7 +4705,7 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t sn_conv2d(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups, int32_t blocked_out, sn_tensor **out)
+     * int32_t sn_conv2d(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups, int32_t blocked, sn_tensor **out)
      * }
      */
     public static MemorySegment sn_conv2d$address() {
@@ -4714,16 +4714,16 @@ public class shakenet_h extends shakenet_h$shared {
 
     /**
      * {@snippet lang=c :
-     * int32_t sn_conv2d(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups, int32_t blocked_out, sn_tensor **out)
+     * int32_t sn_conv2d(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups, int32_t blocked, sn_tensor **out)
      * }
      */
-    public static int sn_conv2d(MemorySegment input, MemorySegment weight, MemorySegment bias, long stride_h, long stride_w, long pad_h, long pad_w, long groups, int blocked_out, MemorySegment out) {
+    public static int sn_conv2d(MemorySegment input, MemorySegment weight, MemorySegment bias, long stride_h, long stride_w, long pad_h, long pad_w, long groups, int blocked, MemorySegment out) {
         var mh$ = sn_conv2d.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_conv2d", input, weight, bias, stride_h, stride_w, pad_h, pad_w, groups, blocked_out, out);
+                traceDowncall("sn_conv2d", input, weight, bias, stride_h, stride_w, pad_h, pad_w, groups, blocked, out);
             }
-            return (int)mh$.invokeExact(input, weight, bias, stride_h, stride_w, pad_h, pad_w, groups, blocked_out, out);
+            return (int)mh$.invokeExact(input, weight, bias, stride_h, stride_w, pad_h, pad_w, groups, blocked, out);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -4755,7 +4755,7 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, int32_t training, int32_t relu, double momentum, double eps, int32_t blocked_out, sn_tensor **out)
+     * int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, int32_t training, int32_t relu, double momentum, double eps, int32_t blocked, sn_tensor **out)
      * }
      */
     public static FunctionDescriptor sn_batch_norm$descriptor() {
@@ -4765,7 +4765,7 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, int32_t training, int32_t relu, double momentum, double eps, int32_t blocked_out, sn_tensor **out)
+     * int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, int32_t training, int32_t relu, double momentum, double eps, int32_t blocked, sn_tensor **out)
      * }
      */
     public static MethodHandle sn_batch_norm$handle() {
@@ -4775,7 +4775,7 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, int32_t training, int32_t relu, double momentum, double eps, int32_t blocked_out, sn_tensor **out)
+     * int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, int32_t training, int32_t relu, double momentum, double eps, int32_t blocked, sn_tensor **out)
      * }
      */
     public static MemorySegment sn_batch_norm$address() {
@@ -4784,16 +4784,16 @@ public class shakenet_h extends shakenet_h$shared {
 
     /**
      * {@snippet lang=c :
-     * int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, int32_t training, int32_t relu, double momentum, double eps, int32_t blocked_out, sn_tensor **out)
+     * int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, int32_t training, int32_t relu, double momentum, double eps, int32_t blocked, sn_tensor **out)
      * }
      */
-    public static int sn_batch_norm(MemorySegment input, MemorySegment weight, MemorySegment bias, MemorySegment running_mean, MemorySegment running_var, int training, int relu, double momentum, double eps, int blocked_out, MemorySegment out) {
+    public static int sn_batch_norm(MemorySegment input, MemorySegment weight, MemorySegment bias, MemorySegment running_mean, MemorySegment running_var, int training, int relu, double momentum, double eps, int blocked, MemorySegment out) {
         var mh$ = sn_batch_norm.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_batch_norm", input, weight, bias, running_mean, running_var, training, relu, momentum, eps, blocked_out, out);
+                traceDowncall("sn_batch_norm", input, weight, bias, running_mean, running_var, training, relu, momentum, eps, blocked, out);
             }
-            return (int)mh$.invokeExact(input, weight, bias, running_mean, running_var, training, relu, momentum, eps, blocked_out, out);
+            return (int)mh$.invokeExact(input, weight, bias, running_mean, running_var, training, relu, momentum, eps, blocked, out);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -4830,7 +4830,7 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t sn_batch_norm_pair(const sn_tensor *input, const sn_tensor *weight1, const sn_tensor *bias1, sn_tensor *running_mean1, sn_tensor *running_var1, const sn_tensor *weight2, const sn_tensor *bias2, sn_tensor *running_mean2, sn_tensor *running_var2, int32_t training, int32_t relu, double momentum, double eps, int32_t blocked_out, sn_tensor **out1, sn_tensor **out2)
+     * int32_t sn_batch_norm_pair(const sn_tensor *input, const sn_tensor *weight1, const sn_tensor *bias1, sn_tensor *running_mean1, sn_tensor *running_var1, const sn_tensor *weight2, const sn_tensor *bias2, sn_tensor *running_mean2, sn_tensor *running_var2, int32_t training, int32_t relu, double momentum, double eps, int32_t blocked, sn_tensor **out1, sn_tensor **out2)
      * }
      */
     public static FunctionDescriptor sn_batch_norm_pair$descriptor() {
@@ -4840,7 +4840,7 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t sn_batch_norm_pair(const sn_tensor *input, const sn_tensor *weight1, const sn_tensor *bias1, sn_tensor *running_mean1, sn_tensor *running_var1, const sn_tensor *weight2, const sn_tensor *bias2, sn_tensor *running_mean2, sn_tensor *running_var2, int32_t training, int32_t relu, double momentum, double eps, int32_t blocked_out, sn_tensor **out1, sn_tensor **out2)
+     * int32_t sn_batch_norm_pair(const sn_tensor *input, const sn_tensor *weight1, const sn_tensor *bias1, sn_tensor *running_mean1, sn_tensor *running_var1, const sn_tensor *weight2, const sn_tensor *bias2, sn_tensor *running_mean2, sn_tensor *running_var2, int32_t training, int32_t relu, double momentum, double eps, int32_t blocked, sn_tensor **out1, sn_tensor **out2)
      * }
      */
     public static MethodHandle sn_batch_norm_pair$handle() {
@@ -4850,7 +4850,7 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t sn_batch_norm_pair(const sn_tensor *input, const sn_tensor *weight1, const sn_tensor *bias1, sn_tensor *running_mean1, sn_tensor *running_var1, const sn_tensor *weight2, const sn_tensor *bias2, sn_tensor *running_mean2, sn_tensor *running_var2, int32_t training, int32_t relu, double momentum, double eps, int32_t blocked_out, sn_tensor **out1, sn_tensor **out2)
+     * int32_t sn_batch_norm_pair(const sn_tensor *input, const sn_tensor *weight1, const sn_tensor *bias1, sn_tensor *running_mean1, sn_tensor *running_var1, const sn_tensor *weight2, const sn_tensor *bias2, sn_tensor *running_mean2, sn_tensor *running_var2, int32_t training, int32_t relu, double momentum, double eps, int32_t blocked, sn_tensor **out1, sn_tensor **out2)
      * }
      */
     public static MemorySegment sn_batch_norm_pair$address() {
@@ -4859,16 +4859,16 @@ public class shakenet_h extends shakenet_h$shared {
 
     /**
      * {@snippet lang=c :
-     * int32_t sn_batch_norm_pair(const sn_tensor *input, const sn_tensor *weight1, const sn_tensor *bias1, sn_tensor *running_mean1, sn_tensor *running_var1, const sn_tensor *weight2, const sn_tensor *bias2, sn_tensor *running_mean2, sn_tensor *running_var2, int32_t training, int32_t relu, double momentum, double eps, int32_t blocked_out, sn_tensor **out1, sn_tensor **out2)
+     * int32_t sn_batch_norm_pair(const sn_tensor *input, const sn_tensor *weight1, const sn_tensor *bias1, sn_tensor *running_mean1, sn_tensor *running_var1, const sn_tensor *weight2, const sn_tensor *bias2, sn_tensor *running_mean2, sn_tensor *running_var2, int32_t training, int32_t relu, double momentum, double eps, int32_t blocked, sn_tensor **out1, sn_tensor **out2)
      * }
      */
-    public static int sn_batch_norm_pair(MemorySegment input, MemorySegment weight1, MemorySegment bias1, MemorySegment running_mean1, MemorySegment running_var1, MemorySegment weight2, MemorySegment bias2, MemorySegment running_mean2, MemorySegment running_var2, int training, int relu, double momentum, double eps, int blocked_out, MemorySegment out1, MemorySegment out2) {
+    public static int sn_batch_norm_pair(MemorySegment input, MemorySegment weight1, MemorySegment bias1, MemorySegment running_mean1, MemorySegment running_var1, MemorySegment weight2, MemorySegment bias2, MemorySegment running_mean2, MemorySegment running_var2, int training, int relu, double momentum, double eps, int blocked, MemorySegment out1, MemorySegment out2) {
         var mh$ = sn_batch_norm_pair.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_batch_norm_pair", input, weight1, bias1, running_mean1, running_var1, weight2, bias2, running_mean2, running_var2, training, relu, momentum, eps, blocked_out, out1, out2);
+                traceDowncall("sn_batch_norm_pair", input, weight1, bias1, running_mean1, running_var1, weight2, bias2, running_mean2, running_var2, training, relu, momentum, eps, blocked, out1, out2);
             }
-            return (int)mh$.invokeExact(input, weight1, bias1, running_mean1, running_var1, weight2, bias2, running_mean2, running_var2, training, relu, momentum, eps, blocked_out, out1, out2);
+            return (int)mh$.invokeExact(input, weight1, bias1, running_mean1, running_var1, weight2, bias2, running_mean2, running_var2, training, relu, momentum, eps, blocked, out1, out2);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -40,17 +40,17 @@ public final class BatchNorm2d extends Module {
 
     /**
      * relu(first(x[:, :C])) and relu(second(x[:, C:])) for x (N,2C,H,W), each as its own tensor:
-     * the two branches' bn1 after their conv1 ran as one convolution. With {@code blockedOut}
-     * the halves may come in the shim's blocked layout (Functional.conv2d).
+     * the two branches' bn1 after their conv1 ran as one convolution. With {@code blocked}, in
+     * the shim's blocked layout (Functional.conv2d): x may be blocked, and so may the halves.
      */
-    static Tensor[] forwardReluPair(BatchNorm2d first, BatchNorm2d second, Tensor x, boolean blockedOut) {
+    static Tensor[] forwardReluPair(BatchNorm2d first, BatchNorm2d second, Tensor x, boolean blocked) {
         if (first.isTraining() != second.isTraining()) throw new IllegalStateException("both batch norms must be in the same mode");
         if (first.isTraining()) {
             first.batchesTracked.addInPlace(1);
             second.batchesTracked.addInPlace(1);
         }
         return Functional.batchNormPair(x, first.weight, first.bias, first.runningMean, first.runningVar, second.weight, second.bias,
-                second.runningMean, second.runningVar, first.isTraining(), true, MOMENTUM, EPS, blockedOut);
+                second.runningMean, second.runningVar, first.isTraining(), true, MOMENTUM, EPS, blocked);
     }
 
     /**

@@ -19,10 +19,10 @@ public final class Conv2d extends Module {
      * first(x) and second(x) as one convolution (N,in,H,W) -> (N,2*out,H',W'), first's channels
      * then second's: one wider matrix product, and x's gradient comes out already summed.
      */
-    static Tensor forwardPair(Conv2d first, Conv2d second, Tensor x, boolean blockedOut) {
+    static Tensor forwardPair(Conv2d first, Conv2d second, Tensor x, boolean blocked) {
         if (first.stride != second.stride || first.padding != second.padding) throw new IllegalArgumentException("convolutions differ in stride or padding");
         try (Tensor weight = Functional.cat(java.util.List.of(first.weight, second.weight), 0)) {
-            Tensor y = Functional.conv2d(x, weight, null, first.stride, first.padding, blockedOut);
+            Tensor y = Functional.conv2d(x, weight, null, first.stride, first.padding, blocked);
             MultiplyAdds.record(y, weight);
             return y;
         }
@@ -33,9 +33,9 @@ public final class Conv2d extends Module {
         return forward(x, false);
     }
 
-    /** With {@code blockedOut}, the result may be in the shim's blocked layout (Functional.conv2d). */
-    Tensor forward(Tensor x, boolean blockedOut) {
-        Tensor y = Functional.conv2d(x, weight, null, stride, padding, blockedOut);
+    /** With {@code blocked}, in the shim's blocked layout (Functional.conv2d): x and the result may be blocked. */
+    Tensor forward(Tensor x, boolean blocked) {
+        Tensor y = Functional.conv2d(x, weight, null, stride, padding, blocked);
         MultiplyAdds.record(y, weight);
         return y;
     }

@@ -26,19 +26,19 @@ public final class Functional {
     }
 
     /**
-     * {@link #conv2d} that, with {@code blockedOut}, may return its result in the shim's blocked
-     * layout: a (N,C/16,H,W,16) tensor holding (N,C,H,W) (see native/include/shakenet.h), meant
-     * only as the input of the next {@link #batchNorm} or convolution, which read it without a
-     * layout change. Inputs may be blocked.
+     * {@link #conv2d}; with {@code blocked}, the call works in the shim's blocked layout (see
+     * native/include/shakenet.h): a (N,C/16,H,W,16) input is read as the blocked form of a
+     * (N,C,H,W) one, and the result may come blocked, meant only as the input of the next such
+     * convolution or {@link #batchNorm}, which read it without a layout change.
      */
-    public static Tensor conv2d(Tensor input, Tensor weight, Tensor bias, int stride, int padding, boolean blockedOut) {
-        return conv2d(input, weight, bias, stride, stride, padding, padding, 1, blockedOut);
+    public static Tensor conv2d(Tensor input, Tensor weight, Tensor bias, int stride, int padding, boolean blocked) {
+        return conv2d(input, weight, bias, stride, stride, padding, padding, 1, blocked);
     }
 
     private static Tensor conv2d(Tensor input, Tensor weight, Tensor bias, int strideH, int strideW, int padH, int padW, int groups,
-                                 boolean blockedOut) {
+                                 boolean blocked) {
         return own(Native.handle((arena, out) -> sn_conv2d(input.handle(), weight.handle(), handleOf(bias), strideH, strideW, padH, padW,
-                groups, blockedOut ? 1 : 0, out)));
+                groups, blocked ? 1 : 0, out)));
     }
 
     /**
@@ -60,11 +60,11 @@ public final class Functional {
         return batchNorm(input, weight, bias, runningMean, runningVar, training, relu, momentum, eps, false);
     }
 
-    /** {@link #batchNorm} that, with {@code blockedOut}, may return a blocked result (see {@link #conv2d(Tensor, Tensor, Tensor, int, int, boolean)}). */
+    /** {@link #batchNorm}; with {@code blocked}, in the blocked layout (see {@link #conv2d(Tensor, Tensor, Tensor, int, int, boolean)}). */
     public static Tensor batchNorm(Tensor input, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
-                                   boolean training, boolean relu, double momentum, double eps, boolean blockedOut) {
+                                   boolean training, boolean relu, double momentum, double eps, boolean blocked) {
         return own(Native.handle((arena, out) -> sn_batch_norm(input.handle(), handleOf(weight), handleOf(bias),
-                handleOf(runningMean), handleOf(runningVar), training ? 1 : 0, relu ? 1 : 0, momentum, eps, blockedOut ? 1 : 0, out)));
+                handleOf(runningMean), handleOf(runningVar), training ? 1 : 0, relu ? 1 : 0, momentum, eps, blocked ? 1 : 0, out)));
     }
 
     /**
@@ -79,13 +79,13 @@ public final class Functional {
                 momentum, eps, false);
     }
 
-    /** {@link #batchNormPair} that, with {@code blockedOut}, may return blocked halves. */
+    /** {@link #batchNormPair}; with {@code blocked}, in the blocked layout (its halves may come blocked). */
     public static Tensor[] batchNormPair(Tensor input, Tensor weight1, Tensor bias1, Tensor runningMean1, Tensor runningVar1,
                                          Tensor weight2, Tensor bias2, Tensor runningMean2, Tensor runningVar2, boolean training,
-                                         boolean relu, double momentum, double eps, boolean blockedOut) {
+                                         boolean relu, double momentum, double eps, boolean blocked) {
         MemorySegment[] outputs = Native.handles(2, (arena, out) -> sn_batch_norm_pair(input.handle(), weight1.handle(),
                 bias1.handle(), runningMean1.handle(), runningVar1.handle(), weight2.handle(), bias2.handle(), runningMean2.handle(),
-                runningVar2.handle(), training ? 1 : 0, relu ? 1 : 0, momentum, eps, blockedOut ? 1 : 0, out[0], out[1]));
+                runningVar2.handle(), training ? 1 : 0, relu ? 1 : 0, momentum, eps, blocked ? 1 : 0, out[0], out[1]));
         return new Tensor[] {own(outputs[0]), own(outputs[1])};
     }
 

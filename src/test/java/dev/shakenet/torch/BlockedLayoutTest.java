@@ -48,16 +48,16 @@ class BlockedLayoutTest {
     }
 
     /**
-     * Batch norm (+ReLU) with a blocked result from a channels_last input, or a channels_last
-     * result from a blocked input: output, gradients of sum(y*r) and running statistics against
-     * the float64 definition and its finite differences.
+     * Batch norm (+ReLU) in the blocked layout, from a channels_last or a blocked input to a
+     * blocked result: output, gradients of sum(y*r) and running statistics against the float64
+     * definition and its finite differences.
      */
     private void checkBatchNorm(boolean blockedIn, boolean relu) {
         BatchNormKernelTest.Reference ref = new BatchNormKernelTest.Reference(3, 32, 2, 3);
         double[] x = gaussian(ref.n() * ref.c() * ref.plane(), 0.3, 1.5);
         double[] gamma = gaussian(ref.c(), 1, 0.5), beta = gaussian(ref.c(), 0, 0.5), r = gaussian(x.length, 0, 1);
         long[] shape = {ref.n(), ref.c(), ref.h(), ref.w()}, blocked = blockedShape(ref);
-        String what = (blockedIn ? "blocked in" : "blocked out") + (relu ? " with ReLU" : "");
+        String what = (blockedIn ? "blocked in" : "channels_last in") + (relu ? " with ReLU" : "");
         try (TensorScope scope = TensorScope.open()) {
             Tensor input = (blockedIn ? Tensor.fromDoubles(toBlocked(x, ref.n(), ref.c(), ref.h(), ref.w()), blocked).to(DType.FLOAT32)
                     : Tensor.fromDoubles(x, shape).to(Device.CPU, DType.FLOAT32, MemoryFormat.CHANNELS_LAST, false)).requiresGrad(true);
@@ -65,18 +65,10 @@ class BlockedLayoutTest {
             Tensor b = Tensor.fromDoubles(beta, ref.c()).to(DType.FLOAT32).requiresGrad(true);
             Tensor runningMean = Tensor.full(0.5, DType.FLOAT32, Device.CPU, ref.c());
             Tensor runningVar = Tensor.full(2.0, DType.FLOAT32, Device.CPU, ref.c());
-            Tensor y = Functional.batchNorm(input, g, b, runningMean, runningVar, true, relu, MOMENTUM, BN_EPS, !blockedIn);
-            double[] yNchw;
-            if (blockedIn) {
-                assertArrayEquals(shape, y.shape(), what);
-                assertTrue(y.isContiguous(MemoryFormat.CHANNELS_LAST), what + ": the ordinary result is channels_last");
-                yNchw = y.to(DType.FLOAT64).toDoubleArray();
-                y.to(DType.FLOAT64).mul(Tensor.fromDoubles(r, shape)).sum().backward();
-            } else {
-                assertArrayEquals(blocked, y.shape(), what + ": the result is blocked");
-                yNchw = fromBlocked(y.to(DType.FLOAT64).toDoubleArray(), ref.n(), ref.c(), ref.h(), ref.w());
-                y.to(DType.FLOAT64).mul(Tensor.fromDoubles(toBlocked(r, ref.n(), ref.c(), ref.h(), ref.w()), blocked)).sum().backward();
-            }
+            Tensor y = Functional.batchNorm(input, g, b, runningMean, runningVar, true, relu, MOMENTUM, BN_EPS, true);
+            assertArrayEquals(blocked, y.shape(), what + ": the result is blocked");
+            double[] yNchw = fromBlocked(y.to(DType.FLOAT64).toDoubleArray(), ref.n(), ref.c(), ref.h(), ref.w());
+            y.to(DType.FLOAT64).mul(Tensor.fromDoubles(toBlocked(r, ref.n(), ref.c(), ref.h(), ref.w()), blocked)).sum().backward();
             double[] gradX = input.grad().to(DType.FLOAT64).toDoubleArray();
             if (blockedIn) gradX = fromBlocked(gradX, ref.n(), ref.c(), ref.h(), ref.w());
             assertClose(ref.forward(x, gamma, beta, relu), yNchw, 2e-5, what + " output");
@@ -169,8 +161,8 @@ class BlockedLayoutTest {
     @Test
     void winogradConvolutionsPassTheBlockedLayoutBetweenThem() {
         assumeTrue(CpuConvolution.winogradAvailable(), "this libshakenet was built without oneDNN's headers");
-        // x (5,16,128,128) -> conv (32 filters, blocked) -> conv (16 filters, channels_last): 2 MiB an
-        // image in the middle, so the batch runs in chunks of 2, 2 and 1 images.
+        // x (5,16,128,128, channels_last) -> conv (32 filters) -> conv (16 filters), both results
+        // blocked: 2 MiB an image in the middle, so the batch runs in chunks of 2, 2 and 1 images.
         int n = 5, c = 16, mid = 32, o = 16, h = 128;
         float[] xf = Reference.toFloats(Reference.random(rng, n * c * h * h)), w1f = Reference.toFloats(Reference.random(rng, mid * c * 9));
         float[] w2f = Reference.toFloats(Reference.random(rng, o * mid * 9)), gf = Reference.toFloats(Reference.random(rng, n * o * h * h));
@@ -185,13 +177,14 @@ class BlockedLayoutTest {
             long before = CpuConvolution.winogradCalls();
             Tensor zt = Functional.conv2d(xt, w1t, null, 1, 1, true);
             assertArrayEquals(new long[] {n, mid / 16, h, h, 16}, zt.shape(), "the middle result is blocked");
-            Tensor yt = Functional.conv2d(zt, w2t, null, 1, 1, false);
+            Tensor yt = Functional.conv2d(zt, w2t, null, 1, 1, true);
             assertEquals(before + 2, CpuConvolution.winogradCalls(), "both ran with Winograd");
-            assertTrue(yt.isContiguous(MemoryFormat.CHANNELS_LAST), "the last result is channels_last");
-            yt.backward(Tensor.fromFloats(gf, n, o, h, h).to(MemoryFormat.CHANNELS_LAST));
+            assertArrayEquals(new long[] {n, o / 16, h, h, 16}, yt.shape(), "the last result is blocked");
+            yt.backward(Tensor.fromDoubles(toBlocked(g, n, o, h, h), n, o / 16, h, h, 16).to(DType.FLOAT32));
             // A wrong tap, block or chunk gives errors of order 1; Winograd's float32 rounding, ~1e-6.
             double[] errors = {WinogradConvTest.scaledError(zt.toFloatArray(), toBlocked(z, n, mid, h, h)),
-                    WinogradConvTest.scaledError(yt.toFloatArray(), y), WinogradConvTest.scaledError(xt.grad().toFloatArray(), first[0]),
+                    WinogradConvTest.scaledError(yt.toFloatArray(), toBlocked(y, n, o, h, h)),
+                    WinogradConvTest.scaledError(xt.grad().toFloatArray(), first[0]),
                     WinogradConvTest.scaledError(w1t.grad().toFloatArray(), first[1]),
                     WinogradConvTest.scaledError(w2t.grad().toFloatArray(), second[1])};
             String[] names = {"blocked middle", "output", "input gradient", "first weight gradient", "second weight gradient"};
@@ -228,6 +221,34 @@ class BlockedLayoutTest {
             double[] gradX = WinogradConvTest.gradients(g, x, w, n, c, c, h, 3, 1)[0];
             assertArrayEquals(blocked, xt.grad().shape(), "the gradient is blocked like its input");
             Reference.assertClose(gradX, fromBlocked(xt.grad().to(DType.FLOAT64).toDoubleArray(), n, c, h, h), 1e-5, "input gradient");
+        }
+    }
+
+    @Test
+    void withoutTheFlagAFiveDimensionalTensorIsAnOrdinaryOne() {
+        // (2,3,2,2,16) is the blocked shape's rank and last size, but without `blocked` batch norm
+        // normalizes its 3 channels (dimension 1), and a convolution refuses it.
+        double[] x = gaussian(2 * 3 * 2 * 2 * 16, 1, 2);
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor input = Tensor.fromDoubles(x, 2, 3, 2, 2, 16).to(DType.FLOAT32);
+            Tensor y = Functional.batchNorm(input, Tensor.ones(DType.FLOAT32, Device.CPU, 3), Tensor.zeros(DType.FLOAT32, Device.CPU, 3),
+                    Tensor.zeros(DType.FLOAT32, Device.CPU, 3), Tensor.ones(DType.FLOAT32, Device.CPU, 3), true, false, MOMENTUM, BN_EPS, false);
+            assertArrayEquals(new long[] {2, 3, 2, 2, 16}, y.shape());
+            double[] out = y.to(DType.FLOAT64).toDoubleArray();
+            int per = 2 * 2 * 16;
+            for (int c = 0; c < 3; c++) {
+                double mean = 0, square = 0;
+                for (int n = 0; n < 2; n++) for (int i = 0; i < per; i++) mean += x[(n * 3 + c) * per + i] / (2 * per);
+                for (int n = 0; n < 2; n++) for (int i = 0; i < per; i++) square += Math.pow(x[(n * 3 + c) * per + i] - mean, 2) / (2 * per);
+                for (int n = 0; n < 2; n++)
+                    for (int i = 0; i < per; i++) {
+                        int k = (n * 3 + c) * per + i;
+                        assertEquals((x[k] - mean) / Math.sqrt(square + BN_EPS), out[k], 1e-4, "channel " + c + " element " + k);
+                    }
+            }
+            TorchException e = assertThrows(TorchException.class,
+                    () -> Functional.conv2d(input, Tensor.zeros(DType.FLOAT32, Device.CPU, 16, 48, 3, 3), null, 1, 1, false));
+            assertTrue(e.getMessage().contains("4-d"), e.getMessage());
         }
     }
 }

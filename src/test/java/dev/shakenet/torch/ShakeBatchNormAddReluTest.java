@@ -93,7 +93,7 @@ class ShakeBatchNormAddReluTest {
      */
     private Result run(boolean blocked, Mode forward, Mode backward, boolean apart) {
         try (TensorScope scope = TensorScope.open(); Generator gen = Generator.create(Device.CPU, 9)) {
-            Tensor ta = branchInput(a, blocked), tb = branchInput(b, blocked);
+            Tensor ta = branchInput(a, blocked && !apart), tb = branchInput(b, blocked && !apart);
             Tensor tr = tensor(r, blocked && !apart).requiresGrad(true);
             Tensor[] params = {Tensor.fromDoubles(ga, C).to(DType.FLOAT32).requiresGrad(true), Tensor.fromDoubles(ba, C).to(DType.FLOAT32).requiresGrad(true),
                     Tensor.fromDoubles(gb, C).to(DType.FLOAT32).requiresGrad(true), Tensor.fromDoubles(bb, C).to(DType.FLOAT32).requiresGrad(true)};
