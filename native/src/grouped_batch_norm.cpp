@@ -1,8 +1,9 @@
 // Batch norm (+ReLU) for float32 CPU training on activations in groups of 16 channels: the
 // blocked layout that the Winograd convolutions read and write (blocked_layout.hpp), and
 // channels_last. Any mix of the two for input, output and gradients: one 16-float vector per
-// pixel either way, only the strides differ. That lets a branch run conv -> bn -> relu -> conv
-// -> bn without a layout change in between, and hand the last result out as channels_last.
+// pixel either way, only the strides differ. That lets a branch pair run conv -> bn -> relu ->
+// conv without a layout change in between (its last batch norm is folded into the block end,
+// shake_batch_norm_add_relu.cpp).
 //
 // The unit of work is one image's group of 16 channels (H*W pixels): forward takes two passes
 // over memory (a unit's moments read it twice, the second time from cache; then the affine
