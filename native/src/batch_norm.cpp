@@ -405,7 +405,7 @@ variable_list sn::normalize(const at::Tensor& input, const c10::optional<at::Ten
                             const c10::optional<at::Tensor>& rv, bool training, bool relu, double momentum, double eps,
                             bool split, bool blocked) {
   variable_list grouped;
-  if (blocked && sn::grouped_batch_norm(input, w, b, rm, rv, training, relu, momentum, eps, split, true, grouped)) {
+  if (blocked && sn::grouped_batch_norm(input, w, b, rm, rv, training, relu, momentum, eps, split, grouped)) {
     return grouped;
   }
   const at::Tensor x = blocked ? sn::blocked::to_standard(input) : input;

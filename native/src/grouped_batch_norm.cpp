@@ -1,7 +1,7 @@
 // Batch norm (+ReLU) for float32 CPU training on activations in groups of 16 channels: the
 // blocked layout that the Winograd convolutions read and write (blocked_layout.hpp), and
-// channels_last. Any mix of the two for input, output and gradients: one 16-float vector per
-// pixel either way, only the strides differ. That lets a branch pair run conv -> bn -> relu ->
+// channels_last. The input and the gradients may be in either (the result is blocked): one
+// 16-float vector per pixel either way, only the strides differ. That lets a branch pair run conv -> bn -> relu ->
 // conv without a layout change in between (its last batch norm is folded into the block end,
 // shake_batch_norm_add_relu.cpp).
 //
@@ -130,7 +130,7 @@ SN_CPU_KERNEL void unit_grad_input(const float* __restrict x, int64_t sx, const 
 
 std::vector<at::Tensor> forward_impl(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
                                      at::Tensor& running_mean, at::Tensor& running_var, double momentum, double eps,
-                                     bool relu, bool split, bool blocked_out, at::Tensor& mean_t, at::Tensor& invstd_t) {
+                                     bool relu, bool split, at::Tensor& mean_t, at::Tensor& invstd_t) {
   const auto s = sn::blocked::nchw(x);
   const int64_t N = s[0], C = s[1], P = s[2] * s[3], G = C / kBlock, M = N * P;
   const Groups in = groups_of(x);
@@ -141,8 +141,8 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& x, const at::Tensor& weig
   sn::bn::affine_coefficients(weight, bias, mean_t, invstd_t, scale, shift);
 
   std::array<int64_t, 4> out_shape = {N, split ? C / 2 : C, s[2], s[3]};
-  std::vector<at::Tensor> y = {empty_activation(out_shape, blocked_out)};
-  if (split) y.push_back(empty_activation(out_shape, blocked_out));
+  std::vector<at::Tensor> y = {empty_activation(out_shape, true)};
+  if (split) y.push_back(empty_activation(out_shape, true));
   const Groups out = groups_of(y[0], split ? y[1] : at::Tensor());
   for_units(N, G, P, [&](int64_t n, int64_t g) {
     unit_affine(in.at(n, g), in.pixel_stride, out.at(n, g), out.pixel_stride, P, &scale[g * kBlock],
@@ -182,11 +182,11 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& x, const at::Tensor& dy,
 struct GroupedBatchNorm : public torch::autograd::Function<GroupedBatchNorm> {
   static variable_list forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
                                const at::Tensor& bias, at::Tensor running_mean, at::Tensor running_var,
-                               double momentum, double eps, bool relu, bool split, bool blocked_out) {
+                               double momentum, double eps, bool relu, bool split) {
     RECORD_FUNCTION("shakenet::batch_norm_forward", c10::ArrayRef<const c10::IValue>{});  // named in profiles
     at::Tensor mean, invstd;
     variable_list y = forward_impl(x, weight, bias, running_mean, running_var, momentum, eps, relu, split,
-                                   blocked_out, mean, invstd);
+                                   mean, invstd);
     ctx->save_for_backward({x, weight, bias, mean, invstd});
     ctx->saved_data["relu"] = relu;
     ctx->set_materialize_grads(false);
@@ -197,7 +197,7 @@ struct GroupedBatchNorm : public torch::autograd::Function<GroupedBatchNorm> {
     RECORD_FUNCTION("shakenet::batch_norm_backward", c10::ArrayRef<const c10::IValue>{});
     variable_list saved = ctx->get_saved_variables();
     const at::Tensor& x = saved[0];
-    variable_list none(10);
+    variable_list none(9);
     at::Tensor dy, dy2;
     if (grads.size() == 1) {
       if (!grads[0].defined()) return none;
@@ -244,9 +244,8 @@ void sn::groups::channel_moments(const at::Tensor& x, std::vector<double>& sum, 
 bool sn::grouped_batch_norm(const at::Tensor& x, const c10::optional<at::Tensor>& weight,
                             const c10::optional<at::Tensor>& bias, const c10::optional<at::Tensor>& running_mean,
                             const c10::optional<at::Tensor>& running_var, bool training, bool relu, double momentum,
-                            double eps, bool split, bool blocked_out, std::vector<at::Tensor>& out) {
+                            double eps, bool split, std::vector<at::Tensor>& out) {
   if (!training || !sn::groups::is_grouped(x)) return false;
-  if (!sn::blocked::is_blocked(x) && !blocked_out) return false;  // channels_last in and out: batch_norm.cpp
   auto s = sn::blocked::nchw(x);
   const int64_t C = s[1];
   if (C % (split ? 2 * kBlock : kBlock) != 0 || x.numel() / C < 2) return false;
@@ -254,7 +253,6 @@ bool sn::grouped_batch_norm(const at::Tensor& x, const c10::optional<at::Tensor>
       !sn::bn::is_float32_vector(running_mean, C) || !sn::bn::is_float32_vector(running_var, C)) {
     return false;
   }
-  out = GroupedBatchNorm::apply(x, *weight, *bias, *running_mean, *running_var, momentum, eps, relu, split,
-                                blocked_out);
+  out = GroupedBatchNorm::apply(x, *weight, *bias, *running_mean, *running_var, momentum, eps, relu, split);
   return true;
 }

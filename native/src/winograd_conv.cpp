@@ -130,12 +130,10 @@ at::Tensor dense(const at::Tensor& t) {
   return t.is_non_overlapping_and_dense() ? t : t.contiguous(t.suggest_memory_format());
 }
 
-// A new (N,C,H,W) result: blocked when asked, else in the layout of `like` (channels_last for a
-// blocked one).
+// A new (N,C,H,W) result: blocked when asked, else in the memory format of `like`.
 at::Tensor empty_result(const std::array<int64_t, 4>& s, const at::Tensor& like, bool blocked) {
   if (blocked) return sn::blocked::empty(s[0], s[1], s[2], s[3]);
-  auto format = sn::blocked::is_blocked(like) ? at::MemoryFormat::ChannelsLast : like.suggest_memory_format();
-  return at::empty({s[0], s[1], s[2], s[3]}, at::TensorOptions(at::kFloat).memory_format(format));
+  return at::empty({s[0], s[1], s[2], s[3]}, at::TensorOptions(at::kFloat).memory_format(like.suggest_memory_format()));
 }
 
 // Images per oneDNN call: about 4 MB of input or output, whichever is larger. A chunk's blocked
