@@ -10,7 +10,7 @@ config=${1:?usage: bench/compare.sh <config.json> [--set key=value]...}
 shift
 python=${PYTHON:-/usr/bin/python3}
 steps=${STEPS:-20}
-warmup=${WARMUP:-3}
+warmup=${WARMUP:-10}
 out=$(mktemp -d)
 "$root/bin/shakenet" bench --config "$config" --steps "$steps" --warmup "$warmup" "$@" --out "$out/shakenet.json" >/dev/null
 # The Python step uses the same model, batch, precision, layout, threads and device.

@@ -341,10 +341,11 @@ int32_t sn_shake_shake_add_relu(const sn_tensor *a, const sn_tensor *b, const sn
  * out = residual + alpha*bn_a(a) + (1-alpha)*bn_b(b) and out_relu = relu(out), where bn_a and
  * bn_b are training-mode batch norms (their running statistics updated in place with
  * `momentum`). The same results as sn_batch_norm on each branch followed by
- * sn_shake_shake_add_relu; on the CPU in float32 (a, b and residual channels_last or blocked:
- * (N,C/16,H,W,16) is always read as blocked here; channels a multiple of 16) in one op that
- * never makes the batch norms' outputs, else as those two ops. blocked_out != 0: out and
- * out_relu may come blocked (see sn_conv2d). */
+ * sn_shake_shake_add_relu; on the CPU in one op that never makes the batch norms' outputs
+ * where a, b and residual share a dtype and have channels a multiple of 16: float32
+ * channels_last or blocked ((N,C/16,H,W,16) is always read as blocked here), or bfloat16
+ * channels_last (autocast); else as those two ops. blocked_out != 0: float32 out and out_relu
+ * may come blocked (see sn_conv2d). */
 int32_t sn_shake_batch_norm_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual,
                                      const sn_tensor *weight_a, const sn_tensor *bias_a,
                                      sn_tensor *running_mean_a, sn_tensor *running_var_a,

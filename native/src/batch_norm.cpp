@@ -2,8 +2,11 @@
 // tensors (float32 or bfloat16 activations, float32 parameters): one custom autograd function
 // over hand-written loops. libtorch 1.13's CPU backward for this case takes as long as ~14
 // copies of the tensor; these loops make three passes forward (mean, variance, normalize) and
-// two backward, with the ReLU folded into them. Everything else (CUDA, other layouts and
-// dtypes, evaluation) goes to at::batch_norm, with an in-place ReLU after it.
+// two backward, with the ReLU folded into them. Channel counts in multiples of 16 (every layer
+// of a 2x32d/64d/96d network) go to the grouped kernel instead (grouped_batch_norm.cpp: two
+// passes forward, a pair's halves written directly); this one serves the other counts.
+// Everything else (CUDA, other layouts and dtypes, evaluation) goes to at::batch_norm, with an
+// in-place ReLU after it.
 //
 // A channels_last (N,C,H,W) tensor is a row-major matrix of M = N*H*W rows by C channels, so
 // every loop below walks rows and vectorizes across the channels of a row.
@@ -405,7 +408,7 @@ variable_list sn::normalize(const at::Tensor& input, const c10::optional<at::Ten
                             const c10::optional<at::Tensor>& rv, bool training, bool relu, double momentum, double eps,
                             bool split, bool blocked) {
   variable_list grouped;
-  if (blocked && sn::grouped_batch_norm(input, w, b, rm, rv, training, relu, momentum, eps, split, grouped)) {
+  if (sn::grouped_batch_norm(input, w, b, rm, rv, training, relu, momentum, eps, split, blocked, grouped)) {
     return grouped;
   }
   const at::Tensor x = blocked ? sn::blocked::to_standard(input) : input;

@@ -1,8 +1,8 @@
-// Float32 CPU activations seen in groups of 16 channels, for the hand-written loops that read
-// and write the blocked layout (blocked_layout.hpp) and channels_last alike: in both, each
-// pixel's 16 channels of a group are 16 consecutive floats; only the strides differ. The unit of
-// work is one image's group (H*W pixels). Used by grouped_batch_norm.cpp and
-// shake_batch_norm_add_relu.cpp.
+// CPU activations seen in groups of 16 channels, for the hand-written loops that read and write
+// the blocked layout (blocked_layout.hpp, float32) and channels_last (float32 or bfloat16) alike:
+// in both, each pixel's 16 channels of a group are 16 consecutive values; only the strides
+// differ. The unit of work is one image's group (H*W pixels). Used by grouped_batch_norm.cpp and
+// shake_batch_norm_add_relu.cpp; bfloat16 is stored as uint16_t there (cpu_kernels.hpp).
 #pragma once
 
 #include <ATen/ATen.h>
@@ -14,50 +14,58 @@
 #include <vector>
 
 #include "blocked_layout.hpp"
+#include "cpu_kernels.hpp"
 
 namespace sn::groups {
 
 using sn::blocked::kBlock;
 
-// A float tensor as (image, channel group, pixel) -> 16 consecutive floats, blocked or
-// channels_last; or the two halves of one, each its own tensor (the branches' bn1).
+// A tensor as (image, channel group, pixel) -> 16 consecutive values of type T (float, or
+// uint16_t for bfloat16), blocked or channels_last; or the two halves of one, each its own
+// tensor (the branches' bn1).
+template <typename T>
 struct Groups {
-  float* base[2];
+  T* base[2];
   int64_t per_part;  // groups in each part
   int64_t image_stride, group_stride, pixel_stride;
 
-  float* at(int64_t n, int64_t g) const {
+  T* at(int64_t n, int64_t g) const {
     int64_t part = g / per_part;
     return base[part] + n * image_stride + (g - part * per_part) * group_stride;
   }
 };
 
-// t's layout (blocked or channels_last); a `second` half shares it.
-inline Groups groups_of(const at::Tensor& t, const at::Tensor& second = at::Tensor()) {
+// t's layout (blocked or channels_last); a `second` half shares it. An undefined t gives no groups.
+template <typename T>
+Groups<T> groups_of(const at::Tensor& t, const at::Tensor& second = at::Tensor()) {
+  if (!t.defined()) return {{nullptr, nullptr}, 1, 0, 0, 0};
   auto s = sn::blocked::nchw(t);
   int64_t hw = s[2] * s[3], groups = s[1] / kBlock;
-  float* second_base = second.defined() ? second.data_ptr<float>() : nullptr;
-  if (sn::blocked::is_blocked(t)) return {{t.data_ptr<float>(), second_base}, groups, s[1] * hw, hw * kBlock, kBlock};
-  return {{t.data_ptr<float>(), second_base}, groups, s[1] * hw, kBlock, s[1]};
+  T* first_base = sn::cpu::data<T>(t);
+  T* second_base = sn::cpu::data<T>(second);
+  if (sn::blocked::is_blocked(t)) return {{first_base, second_base}, groups, s[1] * hw, hw * kBlock, kBlock};
+  return {{first_base, second_base}, groups, s[1] * hw, kBlock, s[1]};
 }
 
-// A new tensor of logical shape (N,C,H,W), blocked or channels_last.
-inline at::Tensor empty_activation(const std::array<int64_t, 4>& s, bool blocked) {
-  if (blocked) return sn::blocked::empty(s[0], s[1], s[2], s[3]);
-  return at::empty({s[0], s[1], s[2], s[3]}, at::TensorOptions(at::kFloat).memory_format(at::MemoryFormat::ChannelsLast));
+// A new tensor of logical shape (N,C,H,W) and the given dtype: blocked when asked (float32 only,
+// the layout the Winograd convolutions use), else channels_last.
+inline at::Tensor empty_activation(const std::array<int64_t, 4>& s, bool blocked, at::ScalarType dtype) {
+  if (blocked && dtype == at::kFloat) return sn::blocked::empty(s[0], s[1], s[2], s[3]);
+  return at::empty({s[0], s[1], s[2], s[3]}, at::TensorOptions(dtype).memory_format(at::MemoryFormat::ChannelsLast));
 }
 
-// A gradient dense in its output's layout (blocked 5-d or channels_last): autograd may hand
-// over another arrangement of the same shape.
-inline at::Tensor dense(const at::Tensor& g) {
-  return g.dim() == 5 ? g.contiguous() : g.to(at::kFloat).contiguous(at::MemoryFormat::ChannelsLast);
+// A gradient dense in its output's layout (blocked 5-d or channels_last) and dtype: autograd may
+// hand over another arrangement of the same shape.
+inline at::Tensor dense(const at::Tensor& g, at::ScalarType dtype) {
+  return g.dim() == 5 ? g.contiguous() : g.to(dtype).contiguous(at::MemoryFormat::ChannelsLast);
 }
 
-// Whether t is a float32 CPU activation these loops take: blocked, or channels_last 4-d, with a
-// multiple of 16 channels.
+// Whether t is a CPU activation these loops take, with a multiple of 16 channels: float32
+// blocked, or float32 or bfloat16 channels_last 4-d.
 inline bool is_grouped(const at::Tensor& t) {
-  if (!t.defined() || !t.device().is_cpu() || t.scalar_type() != at::kFloat || t.numel() == 0) return false;
+  if (!t.defined() || !t.device().is_cpu() || t.numel() == 0) return false;
   if (sn::blocked::is_blocked(t)) return t.is_contiguous();
+  if (t.scalar_type() != at::kFloat && t.scalar_type() != at::kBFloat16) return false;
   return t.dim() == 4 && t.size(1) % kBlock == 0 && t.is_contiguous(at::MemoryFormat::ChannelsLast);
 }
 
@@ -83,8 +91,15 @@ inline std::vector<double> sum_over_images(const std::vector<double>& per_unit, 
 // ReLU written as a select, which compilers vectorize (std::max's NaN rule kept GCC scalar).
 inline __attribute__((always_inline)) float relu_of(float v) { return v > 0.0f ? v : 0.0f; }
 
-// Per-channel sum and sum of squared deviations from the mean of a grouped activation, in a
-// fixed order (grouped_batch_norm.cpp).
+// Per-channel sum and sum of squared deviations from the mean of a grouped activation (float32
+// or bfloat16), in a fixed order (grouped_batch_norm.cpp).
 void channel_moments(const at::Tensor& x, std::vector<double>& sum, std::vector<double>& squared_deviations);
+
+// Calls body(T{}) with T the storage type of a grouped activation: float, or uint16_t for bfloat16.
+template <typename Body>
+decltype(auto) with_storage(const at::Tensor& t, Body&& body) {
+  if (t.scalar_type() == at::kBFloat16) return body(uint16_t{});
+  return body(float{});
+}
 
 }  // namespace sn::groups

@@ -1,9 +1,9 @@
-// Batch norm (+ReLU) for float32 CPU training on activations in groups of 16 channels: the
-// blocked layout that the Winograd convolutions read and write (blocked_layout.hpp), and
-// channels_last. The input and the gradients may be in either (the result is blocked): one
-// 16-float vector per pixel either way, only the strides differ. That lets a branch pair run conv -> bn -> relu ->
-// conv without a layout change in between (its last batch norm is folded into the block end,
-// shake_batch_norm_add_relu.cpp).
+// Batch norm (+ReLU) for CPU training on activations in groups of 16 channels: float32 in the
+// blocked layout that the Winograd convolutions read and write (blocked_layout.hpp), and float32
+// or bfloat16 channels_last. A float32 input and its gradients may be in either, and the result
+// is blocked where the caller asks: 16 consecutive values per pixel either way, only the strides
+// differ. That lets a branch pair run conv -> bn -> relu -> conv without a layout change in
+// between (its last batch norm is folded into the block end, shake_batch_norm_add_relu.cpp).
 //
 // The unit of work is one image's group of 16 channels (H*W pixels): forward takes two passes
 // over memory (a unit's moments read it twice, the second time from cache; then the affine
@@ -28,6 +28,8 @@
 namespace {
 
 using sn::blocked::kBlock;
+using sn::cpu::load;
+using sn::cpu::store;
 using sn::groups::dense;
 using sn::groups::empty_activation;
 using sn::groups::for_units;
@@ -38,25 +40,28 @@ using sn::groups::sum_over_images;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-// ---- Kernels over one unit: P pixels of 16 channels, `s*` floats from one pixel to the next ---
+// ---- Kernels over one unit: P pixels of 16 channels, `s*` values from one pixel to the next ---
+// Written once for both storage types (T: float, or uint16_t for bfloat16; arithmetic in float),
+// instantiated per type below.
 
 // Sum of the unit's values, then the sum and squared sum of deviations from that sum's mean
 // (read again from cache); returns the exact mean and the sum of squared deviations from it.
-SN_CPU_KERNEL void unit_moments(const float* __restrict x, int64_t sx, int64_t P, double* __restrict mean,
-                                double* __restrict m2) {
+template <typename T>
+SN_INLINE void moments_loop(const T* __restrict x, int64_t sx, int64_t P, double* __restrict mean,
+                            double* __restrict m2) {
   float acc[2][kBlock] = {}, dev[kBlock] = {}, sq[kBlock] = {}, m[kBlock];
   int64_t p = 0;
   for (; p + 2 <= P; p += 2) {
-    for (int j = 0; j < kBlock; j++) acc[0][j] += x[p * sx + j];
-    for (int j = 0; j < kBlock; j++) acc[1][j] += x[(p + 1) * sx + j];
+    for (int j = 0; j < kBlock; j++) acc[0][j] += load(x, p * sx + j);
+    for (int j = 0; j < kBlock; j++) acc[1][j] += load(x, (p + 1) * sx + j);
   }
   for (; p < P; p++) {
-    for (int j = 0; j < kBlock; j++) acc[0][j] += x[p * sx + j];
+    for (int j = 0; j < kBlock; j++) acc[0][j] += load(x, p * sx + j);
   }
   for (int j = 0; j < kBlock; j++) m[j] = (acc[0][j] + acc[1][j]) / static_cast<float>(P);
   for (p = 0; p < P; p++) {
     for (int j = 0; j < kBlock; j++) {
-      float d = x[p * sx + j] - m[j];
+      float d = load(x, p * sx + j) - m[j];
       dev[j] += d;
       sq[j] += d * d;
     }
@@ -69,39 +74,30 @@ SN_CPU_KERNEL void unit_moments(const float* __restrict x, int64_t sx, int64_t P
   }
 }
 
-template <bool kRelu>
-SN_INLINE void affine_loop(const float* __restrict x, int64_t sx, float* __restrict y, int64_t sy, int64_t P,
+template <typename T, bool kRelu>
+SN_INLINE void affine_loop(const T* __restrict x, int64_t sx, T* __restrict y, int64_t sy, int64_t P,
                            const float* __restrict scale, const float* __restrict shift) {
   for (int64_t p = 0; p < P; p++) {
     for (int j = 0; j < kBlock; j++) {
-      float v = x[p * sx + j] * scale[j] + shift[j];
-      y[p * sy + j] = kRelu ? relu_of(v) : v;
+      float v = load(x, p * sx + j) * scale[j] + shift[j];
+      store(y, p * sy + j, kRelu ? relu_of(v) : v);
     }
   }
 }
 
-SN_CPU_KERNEL void unit_affine(const float* __restrict x, int64_t sx, float* __restrict y, int64_t sy, int64_t P,
-                               const float* __restrict scale, const float* __restrict shift, bool relu) {
-  if (relu) {
-    affine_loop<true>(x, sx, y, sy, P, scale, shift);
-  } else {
-    affine_loop<false>(x, sx, y, sy, P, scale, shift);
-  }
-}
-
 // sum_g += g and sum_gx += g*(x - mean), g being dy masked by the ReLU (recomputed from x).
-SN_CPU_KERNEL void unit_grad_sums(const float* __restrict x, int64_t sx, const float* __restrict dy, int64_t sdy,
-                                  int64_t P, const float* __restrict mean, const float* __restrict scale,
-                                  const float* __restrict shift, bool relu, double* __restrict sum_g,
-                                  double* __restrict sum_gx) {
+template <typename T>
+SN_INLINE void grad_sums_loop(const T* __restrict x, int64_t sx, const T* __restrict dy, int64_t sdy, int64_t P,
+                              const float* __restrict mean, const float* __restrict scale,
+                              const float* __restrict shift, bool relu, double* __restrict sum_g,
+                              double* __restrict sum_gx) {
   float acc_g[kBlock] = {}, acc_gx[kBlock] = {};
   for (int64_t p = 0; p < P; p++) {
-    const float* xp = x + p * sx;
-    const float* gp = dy + p * sdy;
     for (int j = 0; j < kBlock; j++) {
-      float g = (!relu || xp[j] * scale[j] + shift[j] > 0.0f) ? gp[j] : 0.0f;
+      float xv = load(x, p * sx + j);
+      float g = (!relu || xv * scale[j] + shift[j] > 0.0f) ? load(dy, p * sdy + j) : 0.0f;
       acc_g[j] += g;
-      acc_gx[j] += g * (xp[j] - mean[j]);
+      acc_gx[j] += g * (xv - mean[j]);
     }
   }
   for (int j = 0; j < kBlock; j++) {
@@ -111,29 +107,69 @@ SN_CPU_KERNEL void unit_grad_sums(const float* __restrict x, int64_t sx, const f
 }
 
 // dx = a*g + b*x + d (see sn::bn::input_gradient).
-SN_CPU_KERNEL void unit_grad_input(const float* __restrict x, int64_t sx, const float* __restrict dy, int64_t sdy,
-                                   float* __restrict dx, int64_t sdx, int64_t P, const float* __restrict a,
-                                   const float* __restrict b, const float* __restrict d,
-                                   const float* __restrict scale, const float* __restrict shift, bool relu) {
+template <typename T>
+SN_INLINE void grad_input_loop(const T* __restrict x, int64_t sx, const T* __restrict dy, int64_t sdy,
+                               T* __restrict dx, int64_t sdx, int64_t P, const float* __restrict a,
+                               const float* __restrict b, const float* __restrict d, const float* __restrict scale,
+                               const float* __restrict shift, bool relu) {
   for (int64_t p = 0; p < P; p++) {
-    const float* xp = x + p * sx;
-    const float* gp = dy + p * sdy;
-    float* op = dx + p * sdx;
     for (int j = 0; j < kBlock; j++) {
-      float g = (!relu || xp[j] * scale[j] + shift[j] > 0.0f) ? gp[j] : 0.0f;
-      op[j] = a[j] * g + b[j] * xp[j] + d[j];
+      float xv = load(x, p * sx + j);
+      float g = (!relu || xv * scale[j] + shift[j] > 0.0f) ? load(dy, p * sdy + j) : 0.0f;
+      store(dx, p * sdx + j, a[j] * g + b[j] * xv + d[j]);
     }
   }
 }
 
+// The multi-versioned entry points, one set per storage type, gathered in UnitKernels<T>.
+template <typename T>
+struct UnitKernels;
+
+#define SN_DEFINE_UNIT_KERNELS(T, suffix)                                                                      \
+  SN_CPU_KERNEL void unit_moments_##suffix(const T* x, int64_t sx, int64_t P, double* mean, double* m2) {     \
+    moments_loop(x, sx, P, mean, m2);                                                                          \
+  }                                                                                                            \
+  SN_CPU_KERNEL void unit_affine_##suffix(const T* x, int64_t sx, T* y, int64_t sy, int64_t P,                 \
+                                          const float* scale, const float* shift, bool relu) {                 \
+    if (relu) {                                                                                                \
+      affine_loop<T, true>(x, sx, y, sy, P, scale, shift);                                                     \
+    } else {                                                                                                   \
+      affine_loop<T, false>(x, sx, y, sy, P, scale, shift);                                                    \
+    }                                                                                                          \
+  }                                                                                                            \
+  SN_CPU_KERNEL void unit_grad_sums_##suffix(const T* x, int64_t sx, const T* dy, int64_t sdy, int64_t P,      \
+                                             const float* mean, const float* scale, const float* shift,        \
+                                             bool relu, double* sum_g, double* sum_gx) {                       \
+    grad_sums_loop(x, sx, dy, sdy, P, mean, scale, shift, relu, sum_g, sum_gx);                                \
+  }                                                                                                            \
+  SN_CPU_KERNEL void unit_grad_input_##suffix(const T* x, int64_t sx, const T* dy, int64_t sdy, T* dx,         \
+                                              int64_t sdx, int64_t P, const float* a, const float* b,          \
+                                              const float* d, const float* scale, const float* shift,          \
+                                              bool relu) {                                                     \
+    grad_input_loop(x, sx, dy, sdy, dx, sdx, P, a, b, d, scale, shift, relu);                                  \
+  }                                                                                                            \
+  template <>                                                                                                  \
+  struct UnitKernels<T> {                                                                                      \
+    static constexpr auto moments = unit_moments_##suffix;                                                     \
+    static constexpr auto affine = unit_affine_##suffix;                                                       \
+    static constexpr auto grad_sums = unit_grad_sums_##suffix;                                                 \
+    static constexpr auto grad_input = unit_grad_input_##suffix;                                               \
+  };
+
+SN_DEFINE_UNIT_KERNELS(float, f32)
+SN_DEFINE_UNIT_KERNELS(uint16_t, bf16)
+#undef SN_DEFINE_UNIT_KERNELS
+
 // ---- Forward and backward ----------------------------------------------------------------------
 
+// Returns y, or with `split` its two channel halves; blocked (float32 only) when asked, else channels_last.
+template <typename T>
 std::vector<at::Tensor> forward_impl(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
                                      at::Tensor& running_mean, at::Tensor& running_var, double momentum, double eps,
-                                     bool relu, bool split, at::Tensor& mean_t, at::Tensor& invstd_t) {
+                                     bool relu, bool split, bool blocked_out, at::Tensor& mean_t, at::Tensor& invstd_t) {
   const auto s = sn::blocked::nchw(x);
   const int64_t N = s[0], C = s[1], P = s[2] * s[3], G = C / kBlock, M = N * P;
-  const Groups in = groups_of(x);
+  const Groups<T> in = groups_of<T>(x);
   std::vector<double> sum, squared_deviations;
   sn::groups::channel_moments(x, sum, squared_deviations);
   sn::bn::batch_statistics(sum, squared_deviations, M, eps, momentum, running_mean, running_var, mean_t, invstd_t);
@@ -141,17 +177,18 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& x, const at::Tensor& weig
   sn::bn::affine_coefficients(weight, bias, mean_t, invstd_t, scale, shift);
 
   std::array<int64_t, 4> out_shape = {N, split ? C / 2 : C, s[2], s[3]};
-  std::vector<at::Tensor> y = {empty_activation(out_shape, true)};
-  if (split) y.push_back(empty_activation(out_shape, true));
-  const Groups out = groups_of(y[0], split ? y[1] : at::Tensor());
+  std::vector<at::Tensor> y = {empty_activation(out_shape, blocked_out, x.scalar_type())};
+  if (split) y.push_back(empty_activation(out_shape, blocked_out, x.scalar_type()));
+  const Groups<T> out = groups_of<T>(y[0], split ? y[1] : at::Tensor());
   for_units(N, G, P, [&](int64_t n, int64_t g) {
-    unit_affine(in.at(n, g), in.pixel_stride, out.at(n, g), out.pixel_stride, P, &scale[g * kBlock],
-                &shift[g * kBlock], relu);
+    UnitKernels<T>::affine(in.at(n, g), in.pixel_stride, out.at(n, g), out.pixel_stride, P, &scale[g * kBlock],
+                           &shift[g * kBlock], relu);
   });
   return y;
 }
 
 // Returns {dx, dweight, dbias}; dy2 defined: dy and dy2 are the gradients of the two halves.
+template <typename T>
 std::vector<at::Tensor> backward_impl(const at::Tensor& x, const at::Tensor& dy, const at::Tensor& dy2,
                                       const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& mean_t,
                                       const at::Tensor& invstd_t, bool relu) {
@@ -160,21 +197,21 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& x, const at::Tensor& dy,
   std::vector<float> scale, shift;
   sn::bn::affine_coefficients(weight, bias, mean_t, invstd_t, scale, shift);
   const float* mean = mean_t.data_ptr<float>();
-  const Groups in = groups_of(x), grad = groups_of(dy, dy2);
+  const Groups<T> in = groups_of<T>(x), grad = groups_of<T>(dy, dy2);
   std::vector<double> unit_g(static_cast<size_t>(N * C)), unit_gx(static_cast<size_t>(N * C));
   for_units(N, G, P, [&](int64_t n, int64_t g) {
     size_t at = static_cast<size_t>((n * G + g) * kBlock);
-    unit_grad_sums(in.at(n, g), in.pixel_stride, grad.at(n, g), grad.pixel_stride, P, mean + g * kBlock,
-                   &scale[g * kBlock], &shift[g * kBlock], relu, &unit_g[at], &unit_gx[at]);
+    UnitKernels<T>::grad_sums(in.at(n, g), in.pixel_stride, grad.at(n, g), grad.pixel_stride, P, mean + g * kBlock,
+                              &scale[g * kBlock], &shift[g * kBlock], relu, &unit_g[at], &unit_gx[at]);
   });
   std::vector<double> sum_g = sum_over_images(unit_g, N, G), sum_gx = sum_over_images(unit_gx, N, G);
   sn::bn::InputGradient coef = sn::bn::input_gradient(sum_g.data(), sum_gx.data(), weight, mean_t, invstd_t, N * P);
-  at::Tensor dx = empty_activation(s, sn::blocked::is_blocked(x));
-  const Groups out = groups_of(dx);
+  at::Tensor dx = empty_activation(s, sn::blocked::is_blocked(x), x.scalar_type());
+  const Groups<T> out = groups_of<T>(dx);
   for_units(N, G, P, [&](int64_t n, int64_t g) {
     int64_t c = g * kBlock;
-    unit_grad_input(in.at(n, g), in.pixel_stride, grad.at(n, g), grad.pixel_stride, out.at(n, g), out.pixel_stride, P,
-                    &coef.a[c], &coef.b[c], &coef.d[c], &scale[c], &shift[c], relu);
+    UnitKernels<T>::grad_input(in.at(n, g), in.pixel_stride, grad.at(n, g), grad.pixel_stride, out.at(n, g),
+                               out.pixel_stride, P, &coef.a[c], &coef.b[c], &coef.d[c], &scale[c], &shift[c], relu);
   });
   return {dx, coef.dweight, coef.dbias};
 }
@@ -182,11 +219,13 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& x, const at::Tensor& dy,
 struct GroupedBatchNorm : public torch::autograd::Function<GroupedBatchNorm> {
   static variable_list forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
                                const at::Tensor& bias, at::Tensor running_mean, at::Tensor running_var,
-                               double momentum, double eps, bool relu, bool split) {
+                               double momentum, double eps, bool relu, bool split, bool blocked_out) {
     RECORD_FUNCTION("shakenet::batch_norm_forward", c10::ArrayRef<const c10::IValue>{});  // named in profiles
     at::Tensor mean, invstd;
-    variable_list y = forward_impl(x, weight, bias, running_mean, running_var, momentum, eps, relu, split,
-                                   mean, invstd);
+    variable_list y = sn::groups::with_storage(x, [&](auto t) {
+      return forward_impl<decltype(t)>(x, weight, bias, running_mean, running_var, momentum, eps, relu, split,
+                                       blocked_out, mean, invstd);
+    });
     ctx->save_for_backward({x, weight, bias, mean, invstd});
     ctx->saved_data["relu"] = relu;
     ctx->set_materialize_grads(false);
@@ -197,7 +236,7 @@ struct GroupedBatchNorm : public torch::autograd::Function<GroupedBatchNorm> {
     RECORD_FUNCTION("shakenet::batch_norm_backward", c10::ArrayRef<const c10::IValue>{});
     variable_list saved = ctx->get_saved_variables();
     const at::Tensor& x = saved[0];
-    variable_list none(9);
+    variable_list none(10);
     at::Tensor dy, dy2;
     if (grads.size() == 1) {
       if (!grads[0].defined()) return none;
@@ -208,9 +247,12 @@ struct GroupedBatchNorm : public torch::autograd::Function<GroupedBatchNorm> {
       dy = grads[0].defined() ? grads[0] : at::zeros_like(like);
       dy2 = grads[1].defined() ? grads[1] : at::zeros_like(like);
     }
-    dy = dense(dy);
-    if (dy2.defined()) dy2 = dense(dy2);
-    auto g = backward_impl(x, dy, dy2, saved[1], saved[2], saved[3], saved[4], ctx->saved_data["relu"].toBool());
+    dy = dense(dy, x.scalar_type());
+    if (dy2.defined()) dy2 = dense(dy2, x.scalar_type());
+    auto g = sn::groups::with_storage(x, [&](auto t) {
+      return backward_impl<decltype(t)>(x, dy, dy2, saved[1], saved[2], saved[3], saved[4],
+                                        ctx->saved_data["relu"].toBool());
+    });
     none[0] = g[0];
     none[1] = g[1];
     none[2] = g[2];
@@ -223,11 +265,14 @@ struct GroupedBatchNorm : public torch::autograd::Function<GroupedBatchNorm> {
 void sn::groups::channel_moments(const at::Tensor& x, std::vector<double>& sum, std::vector<double>& squared_deviations) {
   const auto s = sn::blocked::nchw(x);
   const int64_t N = s[0], C = s[1], P = s[2] * s[3], G = C / kBlock, M = N * P;
-  const Groups in = groups_of(x);
   std::vector<double> unit_mean(static_cast<size_t>(N * C)), unit_m2(static_cast<size_t>(N * C));
-  for_units(N, G, P, [&](int64_t n, int64_t g) {
-    size_t at = static_cast<size_t>((n * G + g) * kBlock);
-    unit_moments(in.at(n, g), in.pixel_stride, P, &unit_mean[at], &unit_m2[at]);
+  with_storage(x, [&](auto type) {
+    using T = decltype(type);
+    const Groups<T> in = groups_of<T>(x);
+    for_units(N, G, P, [&](int64_t n, int64_t g) {
+      size_t at = static_cast<size_t>((n * G + g) * kBlock);
+      UnitKernels<T>::moments(in.at(n, g), in.pixel_stride, P, &unit_mean[at], &unit_m2[at]);
+    });
   });
   // Chan's merge of equal-sized units: the mean of means, and the units' squared deviations
   // plus P*(unit mean - mean)^2 each.
@@ -244,7 +289,7 @@ void sn::groups::channel_moments(const at::Tensor& x, std::vector<double>& sum, 
 bool sn::grouped_batch_norm(const at::Tensor& x, const c10::optional<at::Tensor>& weight,
                             const c10::optional<at::Tensor>& bias, const c10::optional<at::Tensor>& running_mean,
                             const c10::optional<at::Tensor>& running_var, bool training, bool relu, double momentum,
-                            double eps, bool split, std::vector<at::Tensor>& out) {
+                            double eps, bool split, bool blocked_out, std::vector<at::Tensor>& out) {
   if (!training || !sn::groups::is_grouped(x)) return false;
   auto s = sn::blocked::nchw(x);
   const int64_t C = s[1];
@@ -253,6 +298,6 @@ bool sn::grouped_batch_norm(const at::Tensor& x, const c10::optional<at::Tensor>
       !sn::bn::is_float32_vector(running_mean, C) || !sn::bn::is_float32_vector(running_var, C)) {
     return false;
   }
-  out = GroupedBatchNorm::apply(x, *weight, *bias, *running_mean, *running_var, momentum, eps, relu, split);
+  out = GroupedBatchNorm::apply(x, *weight, *bias, *running_mean, *running_var, momentum, eps, relu, split, blocked_out);
   return true;
 }

@@ -1,5 +1,5 @@
-// The end of a shake block with both branches' last batch norms folded in, for float32 CPU
-// training: out = residual + alpha*bn_a(a) + (1-alpha)*bn_b(b) and out_relu = relu(out), where
+// The end of a shake block with both branches' last batch norms folded in, for CPU training
+// (float32, or bfloat16 under autocast): out = residual + alpha*bn_a(a) + (1-alpha)*bn_b(b) and out_relu = relu(out), where
 // bn_a and bn_b are training-mode batch norms of the branches' last convolutions a and b.
 //
 // Why: run apart, each batch norm writes its result and the block end reads both back, forward;
@@ -8,9 +8,10 @@
 // the combination); backward reads them twice (gradient sums, then input gradients), with the
 // residual's gradient t = grad(out) + grad(out_relu)*(out > 0) written once and read back.
 //
-// a, b and the residual may be blocked (blocked_layout.hpp) or channels_last; the results are
-// blocked where the caller asks (the next block's convolutions read them so), else channels_last.
-// Other cases (other dtypes or devices) run the two ops apart.
+// a, b and the residual, all of one dtype, may be float32 blocked (blocked_layout.hpp) or
+// float32 or bfloat16 channels_last; float32 results are blocked where the caller asks (the next
+// block's convolutions read them so), else channels_last. Other cases (other dtypes or devices,
+// mixed dtypes) run the two ops apart.
 #include <ATen/record_function.h>
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -25,6 +26,8 @@
 
 namespace {
 
+using sn::cpu::load;
+using sn::cpu::store;
 using sn::groups::Groups;
 using sn::groups::groups_of;
 using sn::groups::kBlock;
@@ -32,19 +35,22 @@ using sn::groups::relu_of;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-// ---- Kernels over one unit: P pixels of 16 channels, `s*` floats from one pixel to the next ---
+// ---- Kernels over one unit: P pixels of 16 channels, `s*` values from one pixel to the next ---
+// Written once for both storage types (T: float, or uint16_t for bfloat16; arithmetic in float),
+// instantiated per type below.
 
 // out = xa*ca + xb*cb + c0 + r, out_relu = relu(out): the branch coefficients fold alpha into
 // each batch norm's scale, and both shifts into c0.
-SN_CPU_KERNEL void unit_combine(const float* __restrict xa, int64_t sa, const float* __restrict xb, int64_t sb,
-                                const float* __restrict r, int64_t sr, float* __restrict out,
-                                float* __restrict out_relu, int64_t s, int64_t P, const float* __restrict ca,
-                                const float* __restrict cb, const float* __restrict c0) {
+template <typename T>
+SN_INLINE void combine_loop(const T* __restrict xa, int64_t sa, const T* __restrict xb, int64_t sb,
+                            const T* __restrict r, int64_t sr, T* __restrict out, T* __restrict out_relu, int64_t s,
+                            int64_t P, const float* __restrict ca, const float* __restrict cb,
+                            const float* __restrict c0) {
   for (int64_t p = 0; p < P; p++) {
     for (int j = 0; j < kBlock; j++) {
-      float v = xa[p * sa + j] * ca[j] + xb[p * sb + j] * cb[j] + c0[j] + r[p * sr + j];
-      out[p * s + j] = v;
-      out_relu[p * s + j] = relu_of(v);
+      float v = load(xa, p * sa + j) * ca[j] + load(xb, p * sb + j) * cb[j] + c0[j] + load(r, p * sr + j);
+      store(out, p * s + j, v);
+      store(out_relu, p * s + j, relu_of(v));
     }
   }
 }
@@ -52,57 +58,89 @@ SN_CPU_KERNEL void unit_combine(const float* __restrict xa, int64_t sa, const fl
 // t = g_out + g_relu*(out_relu > 0), written out in the residual's layout (stride st); and the
 // sums of t and t*(x - mean) for each branch (the batch norms' gradient sums before the shake
 // coefficient). Either gradient may be missing (nullptr); both are in the outputs' layout (s).
-template <bool kOut, bool kRelu>
-SN_INLINE void grad_sums_loop(const float* __restrict g_out, const float* __restrict g_relu,
-                              const float* __restrict relu, int64_t s, float* __restrict t, int64_t st,
-                              const float* __restrict xa, int64_t sa, const float* __restrict xb, int64_t sb,
-                              int64_t P, const float* __restrict mean_a, const float* __restrict mean_b,
-                              float* __restrict acc) {
+template <typename T, bool kOut, bool kRelu>
+SN_INLINE void grad_sums_loop(const T* __restrict g_out, const T* __restrict g_relu, const T* __restrict relu,
+                              int64_t s, T* __restrict t, int64_t st, const T* __restrict xa, int64_t sa,
+                              const T* __restrict xb, int64_t sb, int64_t P, const float* __restrict mean_a,
+                              const float* __restrict mean_b, float* __restrict acc) {
   float* sum_t = acc;
   float* sum_ta = acc + kBlock;
   float* sum_tb = acc + 2 * kBlock;
   for (int64_t p = 0; p < P; p++) {
     for (int j = 0; j < kBlock; j++) {
       int64_t i = p * s + j;
-      float v = (kOut ? g_out[i] : 0.0f) + (kRelu && relu[i] > 0.0f ? g_relu[i] : 0.0f);
-      t[p * st + j] = v;
+      float v = (kOut ? load(g_out, i) : 0.0f) + (kRelu && load(relu, i) > 0.0f ? load(g_relu, i) : 0.0f);
+      store(t, p * st + j, v);
       sum_t[j] += v;
-      sum_ta[j] += v * (xa[p * sa + j] - mean_a[j]);
-      sum_tb[j] += v * (xb[p * sb + j] - mean_b[j]);
+      sum_ta[j] += v * (load(xa, p * sa + j) - mean_a[j]);
+      sum_tb[j] += v * (load(xb, p * sb + j) - mean_b[j]);
     }
   }
 }
 
-SN_CPU_KERNEL void unit_grad_sums(const float* g_out, const float* g_relu, const float* relu, int64_t s, float* t,
-                                  int64_t st, const float* xa, int64_t sa, const float* xb, int64_t sb, int64_t P,
-                                  const float* mean_a, const float* mean_b, double* sums) {
+template <typename T>
+SN_INLINE void grad_sums(const T* g_out, const T* g_relu, const T* relu, int64_t s, T* t, int64_t st, const T* xa,
+                         int64_t sa, const T* xb, int64_t sb, int64_t P, const float* mean_a, const float* mean_b,
+                         double* sums) {
   float acc[3 * kBlock] = {};
   if (g_out && g_relu) {
-    grad_sums_loop<true, true>(g_out, g_relu, relu, s, t, st, xa, sa, xb, sb, P, mean_a, mean_b, acc);
+    grad_sums_loop<T, true, true>(g_out, g_relu, relu, s, t, st, xa, sa, xb, sb, P, mean_a, mean_b, acc);
   } else if (g_out) {
-    grad_sums_loop<true, false>(g_out, g_relu, relu, s, t, st, xa, sa, xb, sb, P, mean_a, mean_b, acc);
+    grad_sums_loop<T, true, false>(g_out, g_relu, relu, s, t, st, xa, sa, xb, sb, P, mean_a, mean_b, acc);
   } else {
-    grad_sums_loop<false, true>(g_out, g_relu, relu, s, t, st, xa, sa, xb, sb, P, mean_a, mean_b, acc);
+    grad_sums_loop<T, false, true>(g_out, g_relu, relu, s, t, st, xa, sa, xb, sb, P, mean_a, mean_b, acc);
   }
   for (int i = 0; i < 3 * kBlock; i++) sums[i] = acc[i];
 }
 
 // dxa = ka*t + ba*xa + da and dxb = kb*t + bb*xb + db (sn::bn::input_gradient, with the shake
 // coefficient folded into ka and kb).
-SN_CPU_KERNEL void unit_grad_input(const float* __restrict t, int64_t st, const float* __restrict xa, int64_t sa,
-                                   const float* __restrict xb, int64_t sb, float* __restrict dxa,
-                                   float* __restrict dxb, int64_t P, const float* __restrict ka,
-                                   const float* __restrict ba, const float* __restrict da,
-                                   const float* __restrict kb, const float* __restrict bb,
-                                   const float* __restrict db) {
+template <typename T>
+SN_INLINE void grad_input_loop(const T* __restrict t, int64_t st, const T* __restrict xa, int64_t sa,
+                               const T* __restrict xb, int64_t sb, T* __restrict dxa, T* __restrict dxb, int64_t P,
+                               const float* __restrict ka, const float* __restrict ba, const float* __restrict da,
+                               const float* __restrict kb, const float* __restrict bb, const float* __restrict db) {
   for (int64_t p = 0; p < P; p++) {
     for (int j = 0; j < kBlock; j++) {
-      float tv = t[p * st + j];
-      dxa[p * sa + j] = ka[j] * tv + ba[j] * xa[p * sa + j] + da[j];
-      dxb[p * sb + j] = kb[j] * tv + bb[j] * xb[p * sb + j] + db[j];
+      float tv = load(t, p * st + j);
+      store(dxa, p * sa + j, ka[j] * tv + ba[j] * load(xa, p * sa + j) + da[j]);
+      store(dxb, p * sb + j, kb[j] * tv + bb[j] * load(xb, p * sb + j) + db[j]);
     }
   }
 }
+
+// The multi-versioned entry points, one set per storage type, gathered in UnitKernels<T>.
+template <typename T>
+struct UnitKernels;
+
+#define SN_DEFINE_UNIT_KERNELS(T, suffix)                                                                      \
+  SN_CPU_KERNEL void unit_combine_##suffix(const T* xa, int64_t sa, const T* xb, int64_t sb, const T* r,       \
+                                           int64_t sr, T* out, T* out_relu, int64_t s, int64_t P,              \
+                                           const float* ca, const float* cb, const float* c0) {                \
+    combine_loop(xa, sa, xb, sb, r, sr, out, out_relu, s, P, ca, cb, c0);                                      \
+  }                                                                                                            \
+  SN_CPU_KERNEL void unit_grad_sums_##suffix(const T* g_out, const T* g_relu, const T* relu, int64_t s, T* t,  \
+                                             int64_t st, const T* xa, int64_t sa, const T* xb, int64_t sb,     \
+                                             int64_t P, const float* mean_a, const float* mean_b,              \
+                                             double* sums) {                                                   \
+    grad_sums(g_out, g_relu, relu, s, t, st, xa, sa, xb, sb, P, mean_a, mean_b, sums);                         \
+  }                                                                                                            \
+  SN_CPU_KERNEL void unit_grad_input_##suffix(const T* t, int64_t st, const T* xa, int64_t sa, const T* xb,    \
+                                              int64_t sb, T* dxa, T* dxb, int64_t P, const float* ka,          \
+                                              const float* ba, const float* da, const float* kb,               \
+                                              const float* bb, const float* db) {                              \
+    grad_input_loop(t, st, xa, sa, xb, sb, dxa, dxb, P, ka, ba, da, kb, bb, db);                               \
+  }                                                                                                            \
+  template <>                                                                                                  \
+  struct UnitKernels<T> {                                                                                      \
+    static constexpr auto combine = unit_combine_##suffix;                                                     \
+    static constexpr auto grad_sums = unit_grad_sums_##suffix;                                                 \
+    static constexpr auto grad_input = unit_grad_input_##suffix;                                               \
+  };
+
+SN_DEFINE_UNIT_KERNELS(float, f32)
+SN_DEFINE_UNIT_KERNELS(uint16_t, bf16)
+#undef SN_DEFINE_UNIT_KERNELS
 
 // ---- The autograd function ---------------------------------------------------------------------
 
@@ -139,20 +177,25 @@ struct ShakeBatchNormAddRelu : public torch::autograd::Function<ShakeBatchNormAd
     nb.compute(b, running_mean_b, running_var_b, momentum, eps);
     const auto s = sn::blocked::nchw(a);
     const int64_t N = s[0], C = s[1], P = s[2] * s[3], G = C / kBlock;
-    at::Tensor out = sn::groups::empty_activation(s, blocked_out), out_relu = sn::groups::empty_activation(s, blocked_out);
+    const at::ScalarType dtype = a.scalar_type();
+    at::Tensor out = sn::groups::empty_activation(s, blocked_out, dtype);
+    at::Tensor out_relu = sn::groups::empty_activation(s, blocked_out, dtype);
     std::vector<float> coefficient = sn::per_image(alpha, N);
-    const Groups xa = groups_of(a), xb = groups_of(b), r = groups_of(residual), o = groups_of(out),
-                 orelu = groups_of(out_relu);
-    sn::groups::for_units(N, G, P, [&](int64_t n, int64_t g) {
-      float ca[kBlock], cb[kBlock], c0[kBlock], alpha_n = coefficient[n];
-      for (int j = 0; j < kBlock; j++) {
-        int64_t c = g * kBlock + j;
-        ca[j] = alpha_n * na.scale[c];
-        cb[j] = (1 - alpha_n) * nb.scale[c];
-        c0[j] = alpha_n * na.shift[c] + (1 - alpha_n) * nb.shift[c];
-      }
-      unit_combine(xa.at(n, g), xa.pixel_stride, xb.at(n, g), xb.pixel_stride, r.at(n, g), r.pixel_stride, o.at(n, g),
-                   orelu.at(n, g), o.pixel_stride, P, ca, cb, c0);
+    sn::groups::with_storage(a, [&](auto type) {
+      using T = decltype(type);
+      const Groups<T> xa = groups_of<T>(a), xb = groups_of<T>(b), r = groups_of<T>(residual), o = groups_of<T>(out),
+                      orelu = groups_of<T>(out_relu);
+      sn::groups::for_units(N, G, P, [&](int64_t n, int64_t g) {
+        float ca[kBlock], cb[kBlock], c0[kBlock], alpha_n = coefficient[n];
+        for (int j = 0; j < kBlock; j++) {
+          int64_t c = g * kBlock + j;
+          ca[j] = alpha_n * na.scale[c];
+          cb[j] = (1 - alpha_n) * nb.scale[c];
+          c0[j] = alpha_n * na.shift[c] + (1 - alpha_n) * nb.shift[c];
+        }
+        UnitKernels<T>::combine(xa.at(n, g), xa.pixel_stride, xb.at(n, g), xb.pixel_stride, r.at(n, g), r.pixel_stride,
+                                o.at(n, g), orelu.at(n, g), o.pixel_stride, P, ca, cb, c0);
+      });
     });
     sn::save_backward_coefficient(ctx, backward_mode, level, generator, alpha);
     ctx->save_for_backward({a, b, out_relu, weight_a, bias_a, weight_b, bias_b, na.mean, na.invstd, nb.mean, nb.invstd});
@@ -167,8 +210,9 @@ struct ShakeBatchNormAddRelu : public torch::autograd::Function<ShakeBatchNormAd
     const at::Tensor &a = saved[0], &b = saved[1], &out_relu = saved[2];
     variable_list result(18);
     if (!grads[0].defined() && !grads[1].defined()) return result;
-    at::Tensor g_out = grads[0].defined() ? sn::groups::dense(grads[0]) : at::Tensor();
-    at::Tensor g_relu = grads[1].defined() ? sn::groups::dense(grads[1]) : at::Tensor();
+    const at::ScalarType dtype = a.scalar_type();
+    at::Tensor g_out = grads[0].defined() ? sn::groups::dense(grads[0], dtype) : at::Tensor();
+    at::Tensor g_relu = grads[1].defined() ? sn::groups::dense(grads[1], dtype) : at::Tensor();
     const auto s = sn::blocked::nchw(a);
     const int64_t N = s[0], C = s[1], P = s[2] * s[3], G = C / kBlock;
     std::vector<float> beta = sn::per_image(sn::backward_coefficient(ctx, coefficient_like(a)), N);
@@ -176,14 +220,18 @@ struct ShakeBatchNormAddRelu : public torch::autograd::Function<ShakeBatchNormAd
     const float* mean_b = saved[9].data_ptr<float>();
 
     // Pass 1: t (in the residual's layout), and per unit the sums of t, t*(a - mean_a), t*(b - mean_b).
-    at::Tensor t = sn::groups::empty_activation(s, ctx->saved_data["residual_blocked"].toBool());
-    const Groups xa = groups_of(a), xb = groups_of(b), relu = groups_of(out_relu), tg = groups_of(t);
-    const Groups gout = g_out.defined() ? groups_of(g_out) : Groups{}, grelu = g_relu.defined() ? groups_of(g_relu) : Groups{};
+    at::Tensor t = sn::groups::empty_activation(s, ctx->saved_data["residual_blocked"].toBool(), dtype);
     std::vector<double> unit(static_cast<size_t>(N * G * 3 * kBlock));
-    sn::groups::for_units(N, G, P, [&](int64_t n, int64_t g) {
-      unit_grad_sums(g_out.defined() ? gout.at(n, g) : nullptr, g_relu.defined() ? grelu.at(n, g) : nullptr,
-                     relu.at(n, g), relu.pixel_stride, tg.at(n, g), tg.pixel_stride, xa.at(n, g), xa.pixel_stride, xb.at(n, g),
-                     xb.pixel_stride, P, mean_a + g * kBlock, mean_b + g * kBlock, &unit[(n * G + g) * 3 * kBlock]);
+    sn::groups::with_storage(a, [&](auto type) {
+      using T = decltype(type);
+      const Groups<T> xa = groups_of<T>(a), xb = groups_of<T>(b), relu = groups_of<T>(out_relu), tg = groups_of<T>(t),
+                      gout = groups_of<T>(g_out), grelu = groups_of<T>(g_relu);
+      sn::groups::for_units(N, G, P, [&](int64_t n, int64_t g) {
+        UnitKernels<T>::grad_sums(g_out.defined() ? gout.at(n, g) : nullptr, g_relu.defined() ? grelu.at(n, g) : nullptr,
+                                  relu.at(n, g), relu.pixel_stride, tg.at(n, g), tg.pixel_stride, xa.at(n, g),
+                                  xa.pixel_stride, xb.at(n, g), xb.pixel_stride, P, mean_a + g * kBlock,
+                                  mean_b + g * kBlock, &unit[(n * G + g) * 3 * kBlock]);
+      });
     });
     // The batch norms' own gradient sums: branch a's gradient is beta*t, branch b's (1-beta)*t.
     std::vector<double> per_image_a[2], per_image_b[2];
@@ -207,18 +255,23 @@ struct ShakeBatchNormAddRelu : public torch::autograd::Function<ShakeBatchNormAd
     sn::bn::InputGradient ib = sn::bn::input_gradient(gb.data(), gxb.data(), saved[5], saved[9], saved[10], N * P);
 
     // Pass 2: the input gradients, in a's and b's own layouts.
-    at::Tensor dxa = sn::groups::empty_activation(s, sn::blocked::is_blocked(a));
-    at::Tensor dxb = sn::groups::empty_activation(s, sn::blocked::is_blocked(b));
-    const Groups da = groups_of(dxa), db = groups_of(dxb);
-    sn::groups::for_units(N, G, P, [&](int64_t n, int64_t g) {
-      float ka[kBlock], kb[kBlock];
-      const int64_t c = g * kBlock;
-      for (int j = 0; j < kBlock; j++) {
-        ka[j] = ia.a[c + j] * beta[n];
-        kb[j] = ib.a[c + j] * (1 - beta[n]);
-      }
-      unit_grad_input(tg.at(n, g), tg.pixel_stride, xa.at(n, g), xa.pixel_stride, xb.at(n, g), xb.pixel_stride,
-                      da.at(n, g), db.at(n, g), P, ka, &ia.b[c], &ia.d[c], kb, &ib.b[c], &ib.d[c]);
+    at::Tensor dxa = sn::groups::empty_activation(s, sn::blocked::is_blocked(a), dtype);
+    at::Tensor dxb = sn::groups::empty_activation(s, sn::blocked::is_blocked(b), dtype);
+    sn::groups::with_storage(a, [&](auto type) {
+      using T = decltype(type);
+      const Groups<T> xa = groups_of<T>(a), xb = groups_of<T>(b), tg = groups_of<T>(t), da = groups_of<T>(dxa),
+                      db = groups_of<T>(dxb);
+      sn::groups::for_units(N, G, P, [&](int64_t n, int64_t g) {
+        float ka[kBlock], kb[kBlock];
+        const int64_t c = g * kBlock;
+        for (int j = 0; j < kBlock; j++) {
+          ka[j] = ia.a[c + j] * beta[n];
+          kb[j] = ib.a[c + j] * (1 - beta[n]);
+        }
+        UnitKernels<T>::grad_input(tg.at(n, g), tg.pixel_stride, xa.at(n, g), xa.pixel_stride, xb.at(n, g),
+                                   xb.pixel_stride, da.at(n, g), db.at(n, g), P, ka, &ia.b[c], &ia.d[c], kb, &ib.b[c],
+                                   &ib.d[c]);
+      });
     });
     result[0] = dxa;
     result[1] = dxb;
@@ -234,6 +287,7 @@ struct ShakeBatchNormAddRelu : public torch::autograd::Function<ShakeBatchNormAd
 bool fused_kernel_applies(const at::Tensor& a, const at::Tensor& b, const at::Tensor& residual,
                           std::initializer_list<const at::Tensor*> vectors) {
   if (!sn::groups::is_grouped(a) || !sn::groups::is_grouped(b) || !sn::groups::is_grouped(residual)) return false;
+  if (b.scalar_type() != a.scalar_type() || residual.scalar_type() != a.scalar_type()) return false;
   if (sn::blocked::nchw(a) != sn::blocked::nchw(b) || sn::blocked::nchw(a) != sn::blocked::nchw(residual)) return false;
   auto s = sn::blocked::nchw(a);
   if (s[0] * s[2] * s[3] < 2) return false;  // libtorch reports the "more than 1 value per channel" error

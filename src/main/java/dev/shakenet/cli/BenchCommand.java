@@ -30,7 +30,8 @@ final class BenchCommand {
               --config FILE   the run config (its model, batch size, precision, memory_format, threads, device)
               --set K=V       override a key, e.g. --set precision=bf16 --set batch_size=128
               --steps N       timed steps per measurement (default 20)
-              --warmup N      untimed steps first (default 3)
+              --warmup N      untimed steps first (default 10: the JVM compiles the step's own
+                              code during the first few; with 3 the first section ran 3% slow)
               --profile N     also profile N training steps with libtorch's profiler (libtorch 1.x):
                               the ops with the most self time, per step, under "profile"
               --out FILE      also write the JSON to FILE
@@ -46,7 +47,7 @@ final class BenchCommand {
         }
         if (args.get("--config") == null) throw new Args.UsageException("--config <file.json> is required, e.g. --config config/cpu-quick.json");
         int steps = args.get("--steps") == null ? 20 : Args.positiveInt("--steps", args.get("--steps"));
-        int warmup = args.get("--warmup") == null ? 3 : Args.positiveInt("--warmup", args.get("--warmup"));
+        int warmup = args.get("--warmup") == null ? 10 : Args.positiveInt("--warmup", args.get("--warmup"));
         int profile = args.get("--profile") == null ? 0 : Args.positiveInt("--profile", args.get("--profile"));
         RunConfig config = ConfigLoader.load(Path.of(args.get("--config")), args.all("--set"));
         Cifar10.Splits data;

@@ -83,7 +83,7 @@ class BatchNormKernelTest {
     }
 
     /** Values exactly representable in bfloat16 (8 significant bits), so both sides see the same input. */
-    private static double[] roundedToBf16(double[] a) {
+    static double[] roundedToBf16(double[] a) {
         double[] out = new double[a.length];
         for (int i = 0; i < a.length; i++) {
             int bits = Float.floatToIntBits((float) a[i]) & 0xFFFF0000;
@@ -129,7 +129,10 @@ class BatchNormKernelTest {
     }
 
     private void checkAgainstFiniteDifferences(DType dtype, boolean relu, double tolerance) {
-        Reference ref = new Reference(3, 5, 2, 3); // 18 rows of 5 channels: no vector-width multiple
+        checkAgainstFiniteDifferences(new Reference(3, 5, 2, 3), dtype, relu, tolerance); // 18 rows of 5 channels: no vector-width multiple
+    }
+
+    private void checkAgainstFiniteDifferences(Reference ref, DType dtype, boolean relu, double tolerance) {
         double[] x = gaussian(ref.n * ref.c * ref.plane(), 0.3, 1.5);
         double[] gamma = gaussian(ref.c, 1, 0.5), beta = gaussian(ref.c, 0, 0.5), r = gaussian(x.length, 0, 1);
         if (dtype == DType.BFLOAT16) {
@@ -253,7 +256,10 @@ class BatchNormKernelTest {
     }
 
     private void checkPair(DType dtype, MemoryFormat format, double tolerance) {
-        Reference half = new Reference(3, 5, 2, 3);
+        checkPair(new Reference(3, 5, 2, 3), dtype, format, tolerance);
+    }
+
+    private void checkPair(Reference half, DType dtype, MemoryFormat format, double tolerance) {
         double[] x1 = gaussian(half.n * half.c * half.plane(), 0.3, 1.5), x2 = gaussian(x1.length, -2, 0.7);
         double[] r1 = gaussian(x1.length, 0, 1), r2 = gaussian(x1.length, 0, 1);
         if (dtype == DType.BFLOAT16) {
@@ -306,6 +312,16 @@ class BatchNormKernelTest {
         checkPair(DType.FLOAT32, MemoryFormat.CHANNELS_LAST, 2e-5); // the shim's kernel, writing two tensors
         checkPair(DType.BFLOAT16, MemoryFormat.CHANNELS_LAST, 1e-2);
         checkPair(DType.FLOAT32, MemoryFormat.CONTIGUOUS, 2e-5);    // libtorch's batch norm, then split
+    }
+
+    @Test
+    void groupsOf16ChannelsGoThroughTheGroupedKernel() {
+        Reference twoGroups = new Reference(3, 32, 4, 5);
+        checkAgainstFiniteDifferences(twoGroups, DType.FLOAT32, false, 2e-5);
+        checkAgainstFiniteDifferences(twoGroups, DType.FLOAT32, true, 2e-5);
+        checkAgainstFiniteDifferences(twoGroups, DType.BFLOAT16, true, 1e-2);
+        checkPair(twoGroups, DType.FLOAT32, MemoryFormat.CHANNELS_LAST, 2e-5);
+        checkPair(twoGroups, DType.BFLOAT16, MemoryFormat.CHANNELS_LAST, 1e-2);
     }
 
     @Test

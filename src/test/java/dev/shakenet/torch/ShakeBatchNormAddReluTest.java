@@ -23,9 +23,10 @@ class ShakeBatchNormAddReluTest {
     private static final long[] SHAPE = {N, C, H, W}, BLOCKED = {N, C / 16, H, W, 16};
 
     private final Random rng = new Random(23);
-    private final double[] a = gaussian(SIZE, 0.5, 1.5), b = gaussian(SIZE, -1, 0.8), r = gaussian(SIZE, 0, 1);
+    private double[] a = gaussian(SIZE, 0.5, 1.5), b = gaussian(SIZE, -1, 0.8), r = gaussian(SIZE, 0, 1);
     private final double[] ga = gaussian(C, 1, 0.3), ba = gaussian(C, 0, 0.3), gb = gaussian(C, 1, 0.3), bb = gaussian(C, 0, 0.3);
-    private final double[] g1 = gaussian(SIZE, 0, 1), g2 = gaussian(SIZE, 0, 1);
+    private double[] g1 = gaussian(SIZE, 0, 1);
+    private final double[] g2 = gaussian(SIZE, 0, 1);
 
     private double[] gaussian(int count, double mean, double std) {
         double[] v = new double[count];
@@ -49,7 +50,7 @@ class ShakeBatchNormAddReluTest {
     double loss(double[] alpha) {
         double[] o = out(a, b, r, ga, ba, gb, bb, alpha);
         double s = 0;
-        for (int i = 0; i < SIZE; i++) s += o[i] * g1[i] + Math.max(o[i], 0) * g2[i];
+        for (int i = 0; i < SIZE; i++) s += o[i] * g1[i] + Math.max(o[i], 0) * g2[i];  // g1 is zeros where out goes unused
         return s;
     }
 
@@ -71,9 +72,20 @@ class ShakeBatchNormAddReluTest {
 
     record Result(double[] out, double[] relu, double[] gradA, double[] gradB, double[] gradR, double[][] paramGrads, double[][] running) {}
 
-    private Tensor branchInput(double[] values, boolean blocked) {
-        if (blocked) return Tensor.fromDoubles(toBlocked(values, N, C, H, W), BLOCKED).to(DType.FLOAT32).requiresGrad(true);
-        return Tensor.fromDoubles(values, SHAPE).to(Device.CPU, DType.FLOAT32, MemoryFormat.CHANNELS_LAST, false).requiresGrad(true);
+    /**
+     * Where the op's tensors live: a and b (blocked or channels_last), the residual, and the
+     * results (blocked where asked, float32 only); their dtype; and whether the loss uses out
+     * (else only relu(out), so out's gradient never reaches the op, as after a stage's last block).
+     */
+    record Setup(boolean branchesBlocked, boolean residualBlocked, boolean blockedOut, DType dtype, boolean usesOut) {
+        static Setup all(boolean blocked) {
+            return new Setup(blocked, blocked, blocked, DType.FLOAT32, true);
+        }
+
+        String name() {
+            return dtype + " branches " + (branchesBlocked ? "blocked" : "channels_last") + ", residual " + (residualBlocked ? "blocked" : "channels_last")
+                    + ", results " + (blockedOut ? "blocked" : "channels_last") + (usesOut ? "" : ", out unused");
+        }
     }
 
     private static double[] nchw(Tensor t) {
@@ -81,20 +93,22 @@ class ShakeBatchNormAddReluTest {
         return t.shape().length == 5 ? fromBlocked(v, N, C, H, W) : v;
     }
 
-    /** {@code values} (NCHW order) as a float32 tensor, blocked or channels_last. */
-    private static Tensor tensor(double[] values, boolean blocked) {
+    /** {@code values} (NCHW order) as a tensor of {@code dtype}, blocked (float32) or channels_last. */
+    private static Tensor tensor(double[] values, boolean blocked, DType dtype) {
         if (blocked) return Tensor.fromDoubles(toBlocked(values, N, C, H, W), BLOCKED).to(DType.FLOAT32);
-        return Tensor.fromDoubles(values, SHAPE).to(Device.CPU, DType.FLOAT32, MemoryFormat.CHANNELS_LAST, false);
+        return Tensor.fromDoubles(values, SHAPE).to(Device.CPU, dtype, MemoryFormat.CHANNELS_LAST, false);
     }
 
-    /**
-     * Runs the fused op (or, with {@code apart}, the two batch norms and the block end) and
-     * backward. {@code blocked}: branch inputs, residual and results all in the blocked layout.
-     */
     private Result run(boolean blocked, Mode forward, Mode backward, boolean apart) {
+        return run(Setup.all(blocked), forward, backward, apart);
+    }
+
+    /** Runs the fused op (or, with {@code apart}, the two batch norms and the block end) and backward. */
+    private Result run(Setup setup, Mode forward, Mode backward, boolean apart) {
         try (TensorScope scope = TensorScope.open(); Generator gen = Generator.create(Device.CPU, 9)) {
-            Tensor ta = branchInput(a, blocked && !apart), tb = branchInput(b, blocked && !apart);
-            Tensor tr = tensor(r, blocked && !apart).requiresGrad(true);
+            boolean branchesBlocked = setup.branchesBlocked() && !apart;
+            Tensor ta = tensor(a, branchesBlocked, setup.dtype()).requiresGrad(true), tb = tensor(b, branchesBlocked, setup.dtype()).requiresGrad(true);
+            Tensor tr = tensor(r, setup.residualBlocked() && !apart, setup.dtype()).requiresGrad(true);
             Tensor[] params = {Tensor.fromDoubles(ga, C).to(DType.FLOAT32).requiresGrad(true), Tensor.fromDoubles(ba, C).to(DType.FLOAT32).requiresGrad(true),
                     Tensor.fromDoubles(gb, C).to(DType.FLOAT32).requiresGrad(true), Tensor.fromDoubles(bb, C).to(DType.FLOAT32).requiresGrad(true)};
             Tensor[] running = {Tensor.full(0.5, DType.FLOAT32, Device.CPU, C), Tensor.full(2.0, DType.FLOAT32, Device.CPU, C),
@@ -106,14 +120,16 @@ class ShakeBatchNormAddReluTest {
                 o = ShakeShake.combineAddRelu(ya, yb, tr, forward, backward, Level.IMAGE, true, gen);
             } else {
                 o = ShakeShake.batchNormCombineAddRelu(ta, tb, tr, new Norm(params[0], params[1], running[0], running[1]),
-                        new Norm(params[2], params[3], running[2], running[3]), MOMENTUM, EPS, forward, backward, Level.IMAGE, gen, blocked);
+                        new Norm(params[2], params[3], running[2], running[3]), MOMENTUM, EPS, forward, backward, Level.IMAGE, gen, setup.blockedOut());
             }
-            boolean blockedOut = blocked && !apart;
+            boolean blockedOut = setup.blockedOut() && !apart && setup.dtype() == DType.FLOAT32;
             assertArrayEquals(blockedOut ? BLOCKED : SHAPE, o.out().shape());
             assertArrayEquals(blockedOut ? BLOCKED : SHAPE, o.outRelu().shape());
+            assertEquals(setup.dtype(), o.out().dtype());
             if (!blockedOut) assertTrue(o.out().isContiguous(MemoryFormat.CHANNELS_LAST) && o.outRelu().isContiguous(MemoryFormat.CHANNELS_LAST));
-            o.out().to(DType.FLOAT64).mul(tensor(g1, blockedOut).to(DType.FLOAT64)).sum()
-                    .add(o.outRelu().to(DType.FLOAT64).mul(tensor(g2, blockedOut).to(DType.FLOAT64)).sum()).backward();
+            Tensor loss = o.outRelu().to(DType.FLOAT64).mul(tensor(g2, blockedOut, DType.FLOAT64)).sum();
+            if (setup.usesOut()) loss = loss.add(o.out().to(DType.FLOAT64).mul(tensor(g1, blockedOut, DType.FLOAT64)).sum());
+            loss.backward();
             double[][] paramGrads = new double[4][], runningValues = new double[4][];
             for (int k = 0; k < 4; k++) {
                 paramGrads[k] = params[k].grad().to(DType.FLOAT64).toDoubleArray();
@@ -137,19 +153,30 @@ class ShakeBatchNormAddReluTest {
     }
 
     private void checkAgainstDefinition(boolean blocked) {
-        String what = blocked ? "blocked" : "channels_last";
+        checkAgainstDefinition(Setup.all(blocked), 2e-5, 2e-4);
+    }
+
+    /** Tolerances relative to each result's scale: outputs, and gradients (finite differences). */
+    private void checkAgainstDefinition(Setup setup, double outTolerance, double gradTolerance) {
+        String what = setup.name();
+        if (setup.dtype() == DType.BFLOAT16) { // the op's inputs, as the float64 definition sees them
+            a = BatchNormKernelTest.roundedToBf16(a);
+            b = BatchNormKernelTest.roundedToBf16(b);
+            r = BatchNormKernelTest.roundedToBf16(r);
+        }
+        if (!setup.usesOut()) g1 = new double[SIZE];
         // Backward keeps the forward's coefficient, so the float64 loss has the same alpha.
-        Result got = run(blocked, Mode.SHAKE, Mode.KEEP, false);
+        Result got = run(setup, Mode.SHAKE, Mode.KEEP, false);
         double[] alpha = alphaFrom(got.out);
         double[] expected = out(a, b, r, ga, ba, gb, bb, alpha);
-        BatchNormKernelTest.assertClose(expected, got.out, 2e-5, what + " out");
+        BatchNormKernelTest.assertClose(expected, got.out, outTolerance, what + " out");
         for (int i = 0; i < SIZE; i++) assertEquals(Math.max(got.out[i], 0), got.relu[i], 0, what + " relu(out) at " + i);
-        BatchNormKernelTest.assertClose(differences(a, alpha), got.gradA, 2e-4, what + " d/da");
-        BatchNormKernelTest.assertClose(differences(b, alpha), got.gradB, 2e-4, what + " d/db");
-        BatchNormKernelTest.assertClose(differences(r, alpha), got.gradR, 2e-4, what + " d/dr");
+        BatchNormKernelTest.assertClose(differences(a, alpha), got.gradA, gradTolerance, what + " d/da");
+        BatchNormKernelTest.assertClose(differences(b, alpha), got.gradB, gradTolerance, what + " d/db");
+        BatchNormKernelTest.assertClose(differences(r, alpha), got.gradR, gradTolerance, what + " d/dr");
         double[][] params = {ga, ba, gb, bb};
         String[] names = {"d/dgamma_a", "d/dbeta_a", "d/dgamma_b", "d/dbeta_b"};
-        for (int k = 0; k < 4; k++) BatchNormKernelTest.assertClose(differences(params[k], alpha), got.paramGrads[k], 2e-4, what + " " + names[k]);
+        for (int k = 0; k < 4; k++) BatchNormKernelTest.assertClose(differences(params[k], alpha), got.paramGrads[k], gradTolerance, what + " " + names[k]);
         double[] ma = BN.mean(a), va = BN.variance(a, true), mb = BN.mean(b), vb = BN.variance(b, true);
         for (int c = 0; c < C; c++) {
             assertEquals(0.9 * 0.5 + 0.1 * ma[c], got.running[0][c], 1e-5, what + " running mean a " + c);
@@ -157,6 +184,23 @@ class ShakeBatchNormAddReluTest {
             assertEquals(0.9 * -0.5 + 0.1 * mb[c], got.running[2][c], 1e-5, what + " running mean b " + c);
             assertEquals(0.9 * 3.0 + 0.1 * vb[c], got.running[3][c], 1e-5, what + " running variance b " + c);
         }
+    }
+
+    /** As a network wires it: blocked branches with a projected (channels_last) residual, and a stage's last block. */
+    @Test
+    void blockedBranchesWithAChannelsLastResidualMatchTheDefinition() {
+        checkAgainstDefinition(new Setup(true, false, true, DType.FLOAT32, true), 2e-5, 2e-4);
+    }
+
+    @Test
+    void aStagesLastBlockWithOnlyItsReluUsedMatchesTheDefinition() {
+        checkAgainstDefinition(new Setup(true, true, false, DType.FLOAT32, false), 2e-5, 2e-4);
+    }
+
+    /** bfloat16 (autocast's activations) keeps 8 significant bits: results and gradients within ~1%. */
+    @Test
+    void bfloat16MatchesTheDefinitionWithinItsRounding() {
+        checkAgainstDefinition(new Setup(false, false, false, DType.BFLOAT16, true), 1e-2, 2e-2);
     }
 
     @Test
