@@ -236,7 +236,7 @@ struct GroupedBatchNorm : public torch::autograd::Function<GroupedBatchNorm> {
     RECORD_FUNCTION("shakenet::batch_norm_backward", c10::ArrayRef<const c10::IValue>{});
     variable_list saved = ctx->get_saved_variables();
     const at::Tensor& x = saved[0];
-    variable_list none(10);
+    variable_list none(10);  // one gradient per forward argument
     at::Tensor dy, dy2;
     if (grads.size() == 1) {
       if (!grads[0].defined()) return none;

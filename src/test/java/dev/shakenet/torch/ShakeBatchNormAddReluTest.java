@@ -186,12 +186,13 @@ class ShakeBatchNormAddReluTest {
         }
     }
 
-    /** As a network wires it: blocked branches with a projected (channels_last) residual, and a stage's last block. */
+    /** As a network wires a projection block: blocked branches, a projected (channels_last) residual. */
     @Test
     void blockedBranchesWithAChannelsLastResidualMatchTheDefinition() {
         checkAgainstDefinition(new Setup(true, false, true, DType.FLOAT32, true), 2e-5, 2e-4);
     }
 
+    /** A stage's last block: blocked inputs, channels_last results, only relu(out) read by the next stage. */
     @Test
     void aStagesLastBlockWithOnlyItsReluUsedMatchesTheDefinition() {
         checkAgainstDefinition(new Setup(true, true, false, DType.FLOAT32, false), 2e-5, 2e-4);
