@@ -80,6 +80,7 @@ public final class Benchmark {
         out.put("eval_batch_size", config.evalBatchSize());
         out.put("libtorch", Torch.version());
         out.put("shakenet", RunInfo.shakenetVersion());
+        out.put("jvm_gc", garbageCollectors());
         out.put("data", dataSource);
         out.put("warmup_steps", warmup);
         out.put("timed_steps", steps);
@@ -300,6 +301,12 @@ public final class Benchmark {
     }
 
     /** The process's peak resident memory (VmHWM), or -1 where /proc is absent. */
+    /** The JVM's collectors, e.g. "Copy, MarkSweepCompact" under bin/shakenet's serial GC. */
+    static String garbageCollectors() {
+        return String.join(", ", java.lang.management.ManagementFactory.getGarbageCollectorMXBeans().stream()
+                .map(java.lang.management.GarbageCollectorMXBean::getName).toList());
+    }
+
     static long peakResidentBytes() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {

@@ -90,14 +90,20 @@ class CpuMemoryTest {
         for (int i = 0; i < 4; i++) four[i] = filled(i, FLOATS_8_MIB); // 32 MiB at once
         for (Tensor t : four) t.close();
         assertEquals(s0.mappedBytes() + 32 * MIB, CpuMemory.stats().mappedBytes());
-        // 24 MiB more would map 56 MiB where 32 were ever needed: one idle 8 MiB block is grown
-        // into the 24 MiB one, and two more are unmapped.
+        // 24 MiB more would map 56 MiB where 32 were ever needed: the pages of three idle 8 MiB
+        // blocks are moved into one 24 MiB range instead; nothing is mapped or given back.
         try (Tensor big = filled(7, 3 * FLOATS_8_MIB)) {
             CpuMemory.Stats s = CpuMemory.stats();
+            assertEquals(s0.misses() + 5, s.misses());
             assertEquals(s0.mappedBytes() + 32 * MIB, s.mappedBytes());
-            assertEquals(s0.releasedBytes() + 16 * MIB, s.releasedBytes());
+            assertEquals(s0.releasedBytes(), s.releasedBytes());
             assertEquals(8 * MIB, s.idleBytes());
-            assertEquals(7.0 * 3 * FLOATS_8_MIB, sum(big));
+            try (Tensor last = filled(9, FLOATS_8_MIB)) { // the fourth idle block, reused whole
+                assertEquals(s.hits() + 1, CpuMemory.stats().hits());
+                assertEquals(0, CpuMemory.stats().idleBytes());
+                assertEquals(7.0 * 3 * FLOATS_8_MIB, sum(big));
+                assertEquals(9.0 * FLOATS_8_MIB, sum(last));
+            }
         }
         CpuMemory.releaseIdle();
         assertEquals(0, CpuMemory.stats().idleBytes());
@@ -105,19 +111,61 @@ class CpuMemoryTest {
     }
 
     @Test
-    void aShrunkBlockKeepsItsContentsApartFromOthers() {
+    void aGatheredBlockFaultsInOnlyWhatIdleBlocksDoNotCover() {
+        CpuMemory.Stats s0 = CpuMemory.stats();
+        try (Tensor kept = filled(1, FLOATS_8_MIB)) {
+            filled(2, FLOATS_8_MIB).close(); // 16 MiB needed at once, 8 of them idle now
+            // 16 MiB more: 8 live + 16 is the new most needed at once (24 MiB); the idle 8 MiB
+            // block's pages fill half the new range, the other half is new.
+            try (Tensor big = filled(3, 2 * FLOATS_8_MIB)) {
+                CpuMemory.Stats s = CpuMemory.stats();
+                assertEquals(s0.mappedBytes() + 24 * MIB, s.mappedBytes());
+                assertEquals(s0.releasedBytes(), s.releasedBytes());
+                assertEquals(0, s.idleBytes());
+                assertEquals(1.0 * FLOATS_8_MIB, sum(kept));
+                assertEquals(3.0 * 2 * FLOATS_8_MIB, sum(big));
+            }
+        }
+    }
+
+    @Test
+    void idlePagesServeAMissEvenWellBelowThePeak() {
+        Tensor[] three = new Tensor[3];
+        for (int i = 0; i < 3; i++) three[i] = filled(i, FLOATS_8_MIB); // 24 MiB needed at once
+        for (Tensor t : three) t.close();
+        CpuMemory.releaseIdle();
+        CpuMemory.Stats s0 = CpuMemory.stats();
+        filled(1, FLOATS_8_MIB / 2).close(); // 4 MiB mapped, idle
+        // 2 MiB more would fit under the 24 MiB peak, but fresh pages would be faulted in and
+        // zeroed: the idle block's first half serves it, and nothing new is mapped.
+        try (Tensor small = filled(2, FLOATS_8_MIB / 4)) {
+            CpuMemory.Stats s = CpuMemory.stats();
+            assertEquals(s0.mappedBytes() + 4 * MIB, s.mappedBytes());
+            assertEquals(2 * MIB, s.idleBytes());
+            assertEquals(2.0 * FLOATS_8_MIB / 4, sum(small));
+        }
+    }
+
+    @Test
+    void aSplitBlockKeepsItsContentsApartFromOthers() {
         CpuMemory.Stats s0 = CpuMemory.stats();
         try (Tensor a = filled(1, FLOATS_8_MIB); Tensor b = filled(2, FLOATS_8_MIB)) {
             assertEquals(s0.mappedBytes() + 16 * MIB, CpuMemory.stats().mappedBytes());
         }
-        // 16 MiB were needed at once; 4 MiB + 16 MiB idle would exceed it: an idle 8 MiB block
-        // is shrunk to 4 MiB, so the mapped total falls to 12 MiB, nothing new is mapped.
-        try (Tensor small = filled(3, FLOATS_8_MIB / 2); Tensor other = filled(4, FLOATS_8_MIB)) {
-            CpuMemory.Stats s = CpuMemory.stats();
-            assertEquals(s0.mappedBytes() + 12 * MIB, s.mappedBytes());
-            assertEquals(s0.releasedBytes() + 4 * MIB, s.releasedBytes());
-            assertEquals(3.0 * FLOATS_8_MIB / 2, sum(small));
-            assertEquals(4.0 * FLOATS_8_MIB, sum(other));
+        // 16 MiB were needed at once; 4 MiB more on top of 16 idle would exceed it: the first
+        // half of an idle 8 MiB block serves the request and its second half stays idle; the
+        // 8 MiB request after it takes the other idle block whole.
+        try (Tensor small = filled(3, FLOATS_8_MIB / 2)) {
+            assertEquals(4 * MIB + 8 * MIB, CpuMemory.stats().idleBytes());
+            try (Tensor other = filled(4, FLOATS_8_MIB); Tensor rest = filled(5, FLOATS_8_MIB / 2)) {
+                CpuMemory.Stats s = CpuMemory.stats();
+                assertEquals(s0.mappedBytes() + 16 * MIB, s.mappedBytes());
+                assertEquals(s0.releasedBytes(), s.releasedBytes());
+                assertEquals(0, s.idleBytes(), "the split-off half served the second 4 MiB");
+                assertEquals(3.0 * FLOATS_8_MIB / 2, sum(small));
+                assertEquals(4.0 * FLOATS_8_MIB, sum(other));
+                assertEquals(5.0 * FLOATS_8_MIB / 2, sum(rest));
+            }
         }
     }
 
