@@ -23,7 +23,7 @@ extern "C" {
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library whose
  * sn_abi_version differs from the SN_ABI_VERSION its bindings were generated from. */
-#define SN_ABI_VERSION 12
+#define SN_ABI_VERSION 13
 
 typedef struct sn_tensor sn_tensor;
 typedef struct sn_generator sn_generator;
@@ -289,6 +289,11 @@ int32_t sn_relu_(sn_tensor *tensor);
 /* The shortcut's one-pixel shift: out[:, :, i, j] = input[:, :, i+1, j+1], zero in the last row
  * and column (PyTorch: F.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))). */
 int32_t sn_shift_pixel(const sn_tensor *input, sn_tensor **out);
+/* Both inputs of a projection shortcut's 1x1 convolutions, (N,C,H,W) -> (N,2C,ceil(H/s),ceil(W/s))
+ * in the input's memory format: channels [0,C) are input[:, :, ::s, ::s] and channels [C,2C) are
+ * shift_pixel(input)[:, :, ::s, ::s] (PyTorch: torch.cat([x[:, :, ::s, ::s],
+ * F.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))[:, :, ::s, ::s]], 1)). */
+int32_t sn_shortcut_samples(const sn_tensor *input, int64_t stride, sn_tensor **out);
 int32_t sn_avg_pool2d(const sn_tensor *input, int64_t kernel_h, int64_t kernel_w, int64_t stride_h,
                       int64_t stride_w, int64_t pad_h, int64_t pad_w, sn_tensor **out);
 /* (N,C,H,W) -> (N,C): mean over H and W. */

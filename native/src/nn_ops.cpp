@@ -24,6 +24,54 @@ struct ShiftPixel : public torch::autograd::Function<ShiftPixel> {
   }
 };
 
+// Both inputs of a projection shortcut's 1x1 convolutions in one tensor (N,2C,ceil(H/s),ceil(W/s)):
+// channels [0,C) are x[:, :, ::s, ::s], channels [C,2C) are shift_pixel(x)[:, :, ::s, ::s], that
+// is x[:, :, 1::s, 1::s] with zeros past the last row and column. One strided copy per half,
+// where shift, two average pools and a concatenation took five passes, and the backward writes
+// the input's gradient once where the pools' and shift's backwards each built a full-size one.
+struct ShortcutSamples : public torch::autograd::Function<ShortcutSamples> {
+  // How many of the shifted path's samples fall inside a side of `size` pixels: i*s + 1 < size.
+  static int64_t inside(int64_t size, int64_t stride) { return size < 2 ? 0 : (size - 2) / stride + 1; }
+
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, int64_t stride) {
+    int64_t c = x.size(1), h = x.size(2), w = x.size(3);
+    int64_t ho = (h + stride - 1) / stride, wo = (w + stride - 1) / stride;
+    int64_t hv = inside(h, stride), wv = inside(w, stride);
+    at::Tensor y = at::empty({x.size(0), 2 * c, ho, wo}, x.options().memory_format(x.suggest_memory_format()));
+    y.narrow(1, 0, c).copy_(x.slice(2, 0, h, stride).slice(3, 0, w, stride));
+    at::Tensor shifted = y.narrow(1, c, c);
+    if (hv < ho) shifted.narrow(2, hv, ho - hv).zero_();
+    if (wv < wo) shifted.narrow(3, wv, wo - wv).zero_();
+    shifted.narrow(2, 0, hv).narrow(3, 0, wv).copy_(x.slice(2, 1, h, stride).slice(3, 1, w, stride));
+    ctx->saved_data["stride"] = stride;
+    ctx->saved_data["shape"] = x.sizes().vec();
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const at::Tensor& g = grads[0];
+    int64_t stride = ctx->saved_data["stride"].toInt();
+    std::vector<int64_t> shape = ctx->saved_data["shape"].toIntVector();
+    int64_t c = shape[1], h = shape[2], w = shape[3];
+    int64_t hv = inside(h, stride), wv = inside(w, stride);
+    at::Tensor gx = at::empty(shape, g.options().memory_format(g.suggest_memory_format()));
+    at::Tensor g_shifted = g.narrow(1, c, c).narrow(2, 0, hv).narrow(3, 0, wv);
+    if (stride == 2 && h % 2 == 0 && w % 2 == 0) {
+      // The two paths take the (even, even) and (odd, odd) pixels: zero only the others.
+      gx.slice(2, 0, h, 2).slice(3, 1, w, 2).zero_();
+      gx.slice(2, 1, h, 2).slice(3, 0, w, 2).zero_();
+      gx.slice(2, 0, h, 2).slice(3, 0, w, 2).copy_(g.narrow(1, 0, c));
+      gx.slice(2, 1, h, 2).slice(3, 1, w, 2).copy_(g_shifted);
+    } else {
+      gx.zero_();
+      gx.slice(2, 0, h, stride).slice(3, 0, w, stride).copy_(g.narrow(1, 0, c));
+      gx.slice(2, 1, h, stride).slice(3, 1, w, stride).add_(g_shifted);
+    }
+    return {gx, at::Tensor()};
+  }
+};
+
 void require_dim(const at::Tensor& t, int64_t dim, const char* name, const char* layout) {
   if (t.dim() != dim) {
     throw sn::InvalidArgument(std::string(name) + " must be " + std::to_string(dim) + "-d " + layout +
@@ -74,6 +122,16 @@ int32_t sn_shift_pixel(const sn_tensor* input, sn_tensor** out) {
     const at::Tensor& x = sn::ref(input, "input");
     require_dim(x, 4, "input", "(N,C,H,W)");
     sn::give(ShiftPixel::apply(x), out);
+  });
+}
+
+int32_t sn_shortcut_samples(const sn_tensor* input, int64_t stride, sn_tensor** out) {
+  SN_GUARD({
+    sn::out_arg(out, "out");
+    const at::Tensor& x = sn::ref(input, "input");
+    require_dim(x, 4, "input", "(N,C,H,W)");
+    if (stride < 1) throw sn::InvalidArgument("stride must be at least 1, got " + std::to_string(stride));
+    sn::give(ShortcutSamples::apply(x, stride), out);
   });
 }
 

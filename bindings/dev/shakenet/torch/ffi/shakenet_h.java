@@ -23,10 +23,10 @@ public class shakenet_h extends shakenet_h$shared {
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
-    private static final int SN_ABI_VERSION = (int)12L;
+    private static final int SN_ABI_VERSION = (int)13L;
     /**
      * {@snippet lang=c :
-     * #define SN_ABI_VERSION 12
+     * #define SN_ABI_VERSION 13
      * }
      */
     public static int SN_ABI_VERSION() {
@@ -5051,6 +5051,68 @@ public class shakenet_h extends shakenet_h$shared {
                 traceDowncall("sn_shift_pixel", input, out);
             }
             return (int)mh$.invokeExact(input, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_shortcut_samples {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_LONG,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_shortcut_samples");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_shortcut_samples(const sn_tensor *input, int64_t stride, sn_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor sn_shortcut_samples$descriptor() {
+        return sn_shortcut_samples.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_shortcut_samples(const sn_tensor *input, int64_t stride, sn_tensor **out)
+     * }
+     */
+    public static MethodHandle sn_shortcut_samples$handle() {
+        return sn_shortcut_samples.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_shortcut_samples(const sn_tensor *input, int64_t stride, sn_tensor **out)
+     * }
+     */
+    public static MemorySegment sn_shortcut_samples$address() {
+        return sn_shortcut_samples.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_shortcut_samples(const sn_tensor *input, int64_t stride, sn_tensor **out)
+     * }
+     */
+    public static int sn_shortcut_samples(MemorySegment input, long stride, MemorySegment out) {
+        var mh$ = sn_shortcut_samples.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_shortcut_samples", input, stride, out);
+            }
+            return (int)mh$.invokeExact(input, stride, out);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

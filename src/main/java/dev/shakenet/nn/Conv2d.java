@@ -28,6 +28,26 @@ public final class Conv2d extends Module {
         }
     }
 
+    /**
+     * first(x[:, :in]) and second(x[:, in:]) concatenated (N,2*out,H',W'), as one convolution
+     * with the block-diagonal weight [[first, 0], [0, second]]: one matrix product in place of
+     * two and a concatenation. Half its multiplications are by zero, so it suits small ones
+     * such as the shortcut's 1x1 convolutions; the multiply-adds counted are the two convolutions'.
+     */
+    static Tensor forwardBlockDiagonal(Conv2d first, Conv2d second, Tensor x) {
+        if (first.stride != second.stride || first.padding != second.padding || !java.util.Arrays.equals(first.weight.shape(), second.weight.shape())) {
+            throw new IllegalArgumentException("block-diagonal convolutions need equal shapes, strides and padding");
+        }
+        try (Tensor zero = Tensor.zeros(first.weight.dtype(), first.weight.device(), first.weight.shape());
+             Tensor top = Functional.cat(java.util.List.of(first.weight, zero), 1);
+             Tensor bottom = Functional.cat(java.util.List.of(zero, second.weight), 1);
+             Tensor weight = Functional.cat(java.util.List.of(top, bottom), 0)) {
+            Tensor y = Functional.conv2d(x, weight, null, first.stride, first.padding, false);
+            MultiplyAdds.record(y, first.weight);
+            return y;
+        }
+    }
+
     /** (N,in,H,W) -> (N,out,H',W') */
     public Tensor forward(Tensor x) {
         return forward(x, false);

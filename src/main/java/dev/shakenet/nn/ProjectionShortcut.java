@@ -2,7 +2,6 @@ package dev.shakenet.nn;
 
 import dev.shakenet.torch.Functional;
 import dev.shakenet.torch.Tensor;
-import java.util.List;
 
 /**
  * The shortcut of a block that changes width: from ReLU(x), path 1 takes every s-th pixel and
@@ -24,23 +23,14 @@ final class ProjectionShortcut extends Module {
         bn = registerModule("bn", new BatchNorm2d(out, init));
     }
 
-    /** relu(x) (N,in,H,W) -> (N,out,H/s,W/s); intermediates are closed once consumed (see ResidualBranch). */
+    /**
+     * relu(x) (N,in,H,W) -> (N,out,H/s,W/s): both paths' samples side by side in one tensor, through
+     * both 1x1 convolutions as one (the two paths' outputs come out concatenated), then batch norm.
+     */
     Tensor forward(Tensor reluX) {
-        Tensor sampled1 = subsample(reluX);
-        Tensor path1 = conv1.forward(sampled1);
-        if (sampled1 != reluX) sampled1.close();
-        Tensor shifted = Functional.shiftPixel(reluX);
-        Tensor sampled2 = subsample(shifted);
-        Tensor path2 = conv2.forward(sampled2);
-        if (sampled2 != shifted) sampled2.close();
-        shifted.close();
-        try (path1; path2; Tensor both = Functional.cat(List.of(path1, path2), 1)) {
+        try (Tensor samples = Functional.shortcutSamples(reluX, stride);
+             Tensor both = Conv2d.forwardBlockDiagonal(conv1, conv2, samples)) {
             return bn.forward(both);
         }
-    }
-
-    /** A 1x1 average pool with stride s: every s-th pixel (the input itself at stride 1). */
-    private Tensor subsample(Tensor x) {
-        return stride == 1 ? x : Functional.avgPool2d(x, 1, stride, 0);
     }
 }

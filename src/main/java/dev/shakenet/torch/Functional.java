@@ -98,6 +98,14 @@ public final class Functional {
         return own(Native.handle((arena, out) -> sn_shift_pixel(input.handle(), out)));
     }
 
+    /**
+     * The projection shortcut's two paths' inputs side by side, (N,C,H,W) -> (N,2C,ceil(H/s),ceil(W/s)):
+     * input[:, :, ::s, ::s], then shiftPixel(input)[:, :, ::s, ::s].
+     */
+    public static Tensor shortcutSamples(Tensor input, int stride) {
+        return own(Native.handle((arena, out) -> sn_shortcut_samples(input.handle(), stride, out)));
+    }
+
     public static Tensor avgPool2d(Tensor input, int kernel, int stride, int padding) {
         return own(Native.handle((arena, out) -> sn_avg_pool2d(input.handle(), kernel, kernel, stride, stride, padding, padding, out)));
     }

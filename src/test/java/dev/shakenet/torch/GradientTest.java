@@ -106,6 +106,10 @@ class GradientTest {
         check("avg_pool2d 1x1 stride 2", List.of(input(1, 2, 4, 4)), t -> Functional.avgPool2d(t.get(0), 1, 2, 0));
         check("global_avg_pool2d", List.of(input(2, 2, 3, 3)), t -> Functional.globalAvgPool2d(t.get(0)));
         check("cat", List.of(input(1, 2, 2, 2), input(1, 3, 2, 2)), t -> Functional.cat(t, 1));
+        check("shortcut_samples stride 2", List.of(input(2, 2, 4, 4)), t -> Functional.shortcutSamples(t.get(0), 2));
+        check("shortcut_samples stride 2, odd sides", List.of(input(1, 2, 5, 3)), t -> Functional.shortcutSamples(t.get(0), 2));
+        check("shortcut_samples stride 1", List.of(input(1, 2, 3, 4)), t -> Functional.shortcutSamples(t.get(0), 1));
+        check("shortcut_samples stride 3", List.of(input(1, 1, 7, 5)), t -> Functional.shortcutSamples(t.get(0), 3));
     }
 
     @Test
@@ -150,6 +154,30 @@ class GradientTest {
                     for (int i = 0; i < h; i++)
                         for (int j = 0; j < w; j++) {
                             double expected = i == 0 || j == 0 ? 0 : g[((b * c + ch) * h + i - 1) * w + j - 1];
+                            assertEquals(expected, actual[((b * c + ch) * h + i) * w + j], 1e-6, "at " + b + "," + ch + "," + i + "," + j);
+                        }
+        }
+    }
+
+    @Test
+    void shortcutSamplesGradientFallsOnTheSampledPixelsInTheSameLayout() {
+        // d/dx sum(samples(x) * g) at stride 2 on even sides: g's first half on the (even, even)
+        // pixels, its second half on the (odd, odd) ones, zero elsewhere.
+        int n = 2, c = 3, h = 4, w = 6;
+        double[] g = random(rng, n * 2 * c * (h / 2) * (w / 2));
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor x = Tensor.zeros(DType.FLOAT32, Device.CPU, n, c, h, w).to(MemoryFormat.CHANNELS_LAST).requiresGrad(true);
+            Tensor gy = Tensor.fromDoubles(g, n, 2 * c, h / 2, w / 2).to(DType.FLOAT32).to(MemoryFormat.CHANNELS_LAST);
+            Functional.shortcutSamples(x, 2).backward(gy);
+            Tensor grad = x.grad();
+            assertTrue(grad.isContiguous(MemoryFormat.CHANNELS_LAST), "the gradient keeps channels_last");
+            float[] actual = grad.toFloatArray();
+            for (int b = 0; b < n; b++)
+                for (int ch = 0; ch < c; ch++)
+                    for (int i = 0; i < h; i++)
+                        for (int j = 0; j < w; j++) {
+                            int half = i % 2 == 0 && j % 2 == 0 ? 0 : i % 2 == 1 && j % 2 == 1 ? 1 : -1;
+                            double expected = half < 0 ? 0 : g[((b * 2 * c + half * c + ch) * (h / 2) + i / 2) * (w / 2) + j / 2];
                             assertEquals(expected, actual[((b * c + ch) * h + i) * w + j], 1e-6, "at " + b + "," + ch + "," + i + "," + j);
                         }
         }

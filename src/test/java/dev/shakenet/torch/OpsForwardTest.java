@@ -98,6 +98,40 @@ class OpsForwardTest {
     }
 
     @Test
+    void shortcutSamplesAreBothPathsSubsampledSideBySide() {
+        // One 3x3 map: 1 2 3 / 4 5 6 / 7 8 9. Stride 2: path 1 takes (0,0) (0,2) (2,0) (2,2);
+        // path 2 takes (1,1) and, past the last row and column, zeros.
+        Tensor x = Tensor.fromDoubles(new double[] {1, 2, 3, 4, 5, 6, 7, 8, 9}, 1, 1, 3, 3);
+        Tensor s2 = Functional.shortcutSamples(x, 2);
+        assertArrayEquals(new long[] {1, 2, 2, 2}, s2.shape());
+        assertArrayEquals(new double[] {1, 3, 7, 9, 5, 0, 0, 0}, s2.toDoubleArray());
+        // Stride 1: the map itself, then the shift.
+        assertArrayEquals(new double[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 5, 6, 0, 8, 9, 0, 0, 0, 0},
+                Functional.shortcutSamples(x, 1).toDoubleArray());
+        // Random channels_last maps, odd and even sides, against the definition by index.
+        for (int[] dims : new int[][] {{2, 3, 6, 6, 2}, {2, 3, 7, 5, 2}, {1, 2, 7, 8, 3}, {2, 4, 5, 5, 1}}) {
+            int n = dims[0], c = dims[1], h = dims[2], w = dims[3], st = dims[4];
+            int ho = (h + st - 1) / st, wo = (w + st - 1) / st;
+            double[] v = random(rng, n * c * h * w);
+            double[] expected = new double[n * 2 * c * ho * wo];
+            for (int b = 0; b < n; b++)
+                for (int ch = 0; ch < 2 * c; ch++)
+                    for (int i = 0; i < ho; i++)
+                        for (int j = 0; j < wo; j++) {
+                            int shift = ch < c ? 0 : 1, r = i * st + shift, q = j * st + shift;
+                            expected[((b * 2 * c + ch) * ho + i) * wo + j] =
+                                    r < h && q < w ? v[((b * c + ch % c) * h + r) * w + q] : 0;
+                        }
+            try (TensorScope scope = TensorScope.open()) {
+                Tensor in = Tensor.fromDoubles(v, n, c, h, w).to(MemoryFormat.CHANNELS_LAST);
+                Tensor out = Functional.shortcutSamples(in, st);
+                assertTrue(out.isContiguous(MemoryFormat.CHANNELS_LAST), "keeps channels_last");
+                assertArrayEquals(expected, out.toDoubleArray(), java.util.Arrays.toString(dims));
+            }
+        }
+    }
+
+    @Test
     void avgPoolKernelOneStrideTwoTakesEveryOtherPixel() {
         double[] x = new double[16];
         for (int i = 0; i < 16; i++) x[i] = i;
