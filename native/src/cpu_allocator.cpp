@@ -10,15 +10,15 @@
 // pages, from 2 MiB up), and when freed it waits for the next request of exactly its
 // page-rounded size, which in a training loop is the same op one step later: no malloc, no page
 // faults. A request no idle block fits is served from idle blocks' resident pages while there
-// are any: the front of a larger one, or several gathered into one range by moving their page
-// tables (mremap); only what they cannot cover is mapped anew. Idle blocks are unmapped while
-// the mapped total is above the most the cached blocks were ever needed for at once (live plus
-// one request). So memory stays bounded by the true peak, and sizes whose peaks fall at
-// different moments of a step, or shapes that change (evaluation, a short last batch), cost
-// neither growth nor page faults. (Mapping afresh below that bound and resizing one idle block
-// above it, as this did before, faulted in zeroed pages every step: a 30-step bench of 2x32d at
-// batch 64 took 245,000 page faults and about 4 s of kernel time, against 57,000 and 2 s now,
-// most of both at start-up.)
+// are any: the front of a larger one, or whole huge-page blocks gathered into one range by
+// moving their page tables (mremap); only what they cannot cover is mapped anew. Idle blocks
+// are unmapped while the mapped total is above the most the cached blocks were ever needed for
+// at once (live plus one request). So memory stays bounded by the true peak, and sizes whose
+// peaks fall at different moments of a step, or shapes that change (evaluation, a short last
+// batch), cost neither growth nor page faults. (Mapping afresh below that bound and resizing
+// one idle block above it, as this did before, faulted in zeroed pages every step: a 30-step
+// bench of 2x32d at batch 64 took 245,000 page faults and about 4 s of kernel time, against
+// 52,000 and 1.9 s now, most of both at start-up.)
 //
 // Smaller blocks use aligned malloc. Every byte is counted, so the bench can report the peak
 // bytes held by CPU tensors.
@@ -67,7 +67,7 @@ class BlockCache {
       }
       if (data == nullptr) data = fresh(bytes, cached);
     }
-    stats_.live_bytes += static_cast<int64_t>(bytes);
+    stats_.live_bytes += static_cast<int64_t>(cached ? blocks_.at(data).bytes : bytes);  // may exceed `bytes` (split_front)
     stats_.peak_live_bytes = std::max(stats_.peak_live_bytes, stats_.live_bytes);
     return data;
   }
@@ -117,10 +117,10 @@ class BlockCache {
   // A miss is served from idle blocks' pages while there are any, rather than from a fresh
   // mapping, whose pages would all fault in and be zeroed: the front of the smallest idle block
   // that covers the request (its tail stays idle as a block of its own), else idle blocks
-  // gathered into one range by moving their page tables (mremap), largest first, with only the
-  // part nothing idle covers left to fault in. Then idle blocks are unmapped while the mapped
-  // total is above the most the cached blocks were ever needed for at once (live plus a
-  // request). Null when nothing is idle.
+  // gathered into one range by moving their page tables (mremap), with only the part they do
+  // not cover left to fault in. Then idle blocks are unmapped while the mapped total is above
+  // the most the cached blocks were ever needed for at once (live plus a request). Null when
+  // nothing is idle.
   void* recycle(size_t bytes) {
     int64_t request = static_cast<int64_t>(bytes);
     demand_peak_ = std::max(demand_peak_, cached_live() + request);
@@ -135,23 +135,26 @@ class BlockCache {
     return data;
   }
 
-  // The first `bytes` of the idle block `it` points to, handed out; the rest stays idle. One
-  // mapping can hold several blocks: munmap and mremap work on any page range of it.
+  // The first `bytes` of the idle block `it` points to, handed out; the rest stays idle (one
+  // mapping can hold several blocks: munmap and mremap work on any page range of it). A rest
+  // under kCachedBytes goes out with the block, so that tails never shrink to a few pages.
   void* split_front(std::map<size_t, std::vector<void*>>::iterator it, size_t bytes) {
     size_t whole = it->first;
     void* data = pop_idle(it);
-    if (whole > bytes) {
+    if (whole - bytes >= kCachedBytes) {
       blocks_[data].bytes = bytes;
       add_idle(static_cast<char*>(data) + bytes, whole - bytes);
     }
     return data;
   }
 
-  // A new range of `bytes` whose pages come from idle blocks, moved into it without copying or
-  // faulting; what the idle blocks do not cover faults in on first touch like a fresh mapping.
-  // Whole huge-page-aligned blocks go first, so that they land on 2 MiB boundaries and keep
-  // their huge pages (a move elsewhere splits them into 4 KiB ones); then the largest others.
-  // Null (nothing changed) when the range cannot be mapped.
+  // A new range of `bytes` whose pages come, where they can, from idle blocks moved into it
+  // without copying or faulting; the rest faults in on first touch like a fresh mapping. Only
+  // whole idle blocks of 2 MiB multiples on 2 MiB boundaries move, largest first, each to a
+  // 2 MiB boundary: they keep their huge pages, and each move adds a mapping (a VMA) of at
+  // least 2 MiB. (Moving any piece, down to single pages, let the kernel's count of mappings
+  // grow by about 80 a second in training, towards its limit of 65,530.) Null (nothing
+  // changed) when the range cannot be mapped.
   void* gather(size_t bytes) {
     char* range = static_cast<char*>(map(bytes));
     if (range == nullptr) return nullptr;
@@ -171,15 +174,6 @@ class BlockCache {
       move_into(range + filled, source, piece);
       filled += piece;
     }
-    while (filled < bytes && !idle_.empty()) {
-      auto largest = std::prev(idle_.end());
-      size_t piece = largest->first;
-      void* source = pop_idle(largest);
-      size_t moved = std::min(piece, bytes - filled);
-      if (moved < piece) add_idle(static_cast<char*>(source) + moved, piece - moved);
-      move_into(range + filled, source, moved);
-      filled += moved;
-    }
     blocks_.emplace(range, Block{bytes, true});
     stats_.mapped_bytes += static_cast<int64_t>(bytes);
     return range;
@@ -187,8 +181,8 @@ class BlockCache {
 
   static bool is_huge_aligned(void* p) { return reinterpret_cast<uintptr_t>(p) % kHugePageBytes == 0; }
 
-  // Moves the pages of an idle block's first `bytes` (off the idle lists already) to `at`, in
-  // place of the pages there. On failure they go back to the OS and `at` keeps its own.
+  // Moves the pages of an idle block (off the idle lists already) to `at`, in place of the
+  // pages there. On failure they go back to the OS and `at` keeps its own.
   void move_into(char* at, void* source, size_t bytes) {
     blocks_.erase(source);
     stats_.mapped_bytes -= static_cast<int64_t>(bytes);

@@ -169,6 +169,38 @@ class CpuMemoryTest {
         }
     }
 
+    static long mappings() throws java.io.IOException {
+        try (var lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/self/maps"))) {
+            return lines.count();
+        }
+    }
+
+    @Test
+    void theProcesssMappingsStayFewUnderShiftingSizes() throws java.io.IOException {
+        // Steps shaped like training's: a forward that keeps activations of mixed sizes (whole
+        // 2 MiB multiples and odd page counts) while temporaries come and go, then a backward
+        // that frees them while asking for other sizes. Splitting and gathering idle blocks must
+        // not leave the kernel with ever more mappings (its limit is 65,530 per process).
+        long[] pages = {512, 1024, 2048, 288, 144, 579, 1537, 96, 4096};
+        long before = 0;
+        for (int step = 0; step < 240; step++) {
+            java.util.Random rng = new java.util.Random(step % 5);
+            java.util.ArrayDeque<Tensor> kept = new java.util.ArrayDeque<>();
+            for (int i = 0; i < 10; i++) {
+                kept.push(Tensor.zeros(DType.UINT8, Device.CPU, 4096 * pages[rng.nextInt(pages.length)]));
+                Tensor.zeros(DType.UINT8, Device.CPU, 4096 * pages[rng.nextInt(pages.length)]).close();
+            }
+            while (!kept.isEmpty()) {
+                try (Tensor gradient = Tensor.zeros(DType.UINT8, Device.CPU, 4096 * pages[rng.nextInt(pages.length)])) {
+                    kept.pop().close();
+                }
+            }
+            if (step == 40) before = mappings();
+        }
+        long growth = mappings() - before;
+        assertTrue(growth < 64, "mappings grew by " + growth + " in 200 steps");
+    }
+
     @Test
     void libtorchsDefaultAllocatorCanBePutBack() {
         CpuMemory.useCachingAllocator(false);

@@ -146,16 +146,8 @@ class GradientTest {
         try (TensorScope scope = TensorScope.open()) {
             Tensor x = Tensor.zeros(DType.FLOAT32, Device.CPU, n, c, h, w).to(MemoryFormat.CHANNELS_LAST).requiresGrad(true);
             Functional.shiftPixel(x).backward(Tensor.fromDoubles(g, n, c, h, w).to(DType.FLOAT32).to(MemoryFormat.CHANNELS_LAST));
-            Tensor grad = x.grad();
-            assertTrue(grad.isContiguous(MemoryFormat.CHANNELS_LAST), "the gradient keeps channels_last");
-            float[] actual = grad.toFloatArray();
-            for (int b = 0; b < n; b++)
-                for (int ch = 0; ch < c; ch++)
-                    for (int i = 0; i < h; i++)
-                        for (int j = 0; j < w; j++) {
-                            double expected = i == 0 || j == 0 ? 0 : g[((b * c + ch) * h + i - 1) * w + j - 1];
-                            assertEquals(expected, actual[((b * c + ch) * h + i) * w + j], 1e-6, "at " + b + "," + ch + "," + i + "," + j);
-                        }
+            assertChannelsLastGradient(x.grad(), n, c, h, w,
+                    (b, ch, i, j) -> i == 0 || j == 0 ? 0 : g[((b * c + ch) * h + i - 1) * w + j - 1]);
         }
     }
 
@@ -169,17 +161,27 @@ class GradientTest {
             Tensor x = Tensor.zeros(DType.FLOAT32, Device.CPU, n, c, h, w).to(MemoryFormat.CHANNELS_LAST).requiresGrad(true);
             Tensor gy = Tensor.fromDoubles(g, n, 2 * c, h / 2, w / 2).to(DType.FLOAT32).to(MemoryFormat.CHANNELS_LAST);
             Functional.shortcutSamples(x, 2).backward(gy);
-            Tensor grad = x.grad();
-            assertTrue(grad.isContiguous(MemoryFormat.CHANNELS_LAST), "the gradient keeps channels_last");
-            float[] actual = grad.toFloatArray();
-            for (int b = 0; b < n; b++)
-                for (int ch = 0; ch < c; ch++)
-                    for (int i = 0; i < h; i++)
-                        for (int j = 0; j < w; j++) {
-                            int half = i % 2 == 0 && j % 2 == 0 ? 0 : i % 2 == 1 && j % 2 == 1 ? 1 : -1;
-                            double expected = half < 0 ? 0 : g[((b * 2 * c + half * c + ch) * (h / 2) + i / 2) * (w / 2) + j / 2];
-                            assertEquals(expected, actual[((b * c + ch) * h + i) * w + j], 1e-6, "at " + b + "," + ch + "," + i + "," + j);
-                        }
+            assertChannelsLastGradient(x.grad(), n, c, h, w, (b, ch, i, j) -> {
+                int half = i % 2 == 0 && j % 2 == 0 ? 0 : i % 2 == 1 && j % 2 == 1 ? 1 : -1;
+                return half < 0 ? 0 : g[((b * 2 * c + half * c + ch) * (h / 2) + i / 2) * (w / 2) + j / 2];
+            });
         }
+    }
+
+    interface PixelValue {
+        double at(int image, int channel, int row, int column);
+    }
+
+    /** grad (n,c,h,w) is channels_last and holds expected's value at every pixel, within float32 rounding. */
+    static void assertChannelsLastGradient(Tensor grad, int n, int c, int h, int w, PixelValue expected) {
+        assertTrue(grad.isContiguous(MemoryFormat.CHANNELS_LAST), "the gradient keeps channels_last");
+        float[] actual = grad.toFloatArray();
+        for (int b = 0; b < n; b++)
+            for (int ch = 0; ch < c; ch++)
+                for (int i = 0; i < h; i++)
+                    for (int j = 0; j < w; j++) {
+                        assertEquals(expected.at(b, ch, i, j), actual[((b * c + ch) * h + i) * w + j], 1e-6,
+                                "at " + b + "," + ch + "," + i + "," + j);
+                    }
     }
 }
