@@ -132,6 +132,18 @@ class OpsForwardTest {
     }
 
     @Test
+    void shortcutSamplesRefuseABadStrideOrShape() {
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor x = Tensor.zeros(DType.FLOAT32, Device.CPU, 1, 2, 4, 4);
+            TorchException stride = assertThrows(TorchException.class, () -> Functional.shortcutSamples(x, 0));
+            assertTrue(stride.getMessage().contains("stride must be at least 1, got 0"), stride.getMessage());
+            Tensor flat = Tensor.zeros(DType.FLOAT32, Device.CPU, 2, 16);
+            TorchException shape = assertThrows(TorchException.class, () -> Functional.shortcutSamples(flat, 2));
+            assertTrue(shape.getMessage().contains("input must be 4-d (N,C,H,W)"), shape.getMessage());
+        }
+    }
+
+    @Test
     void avgPoolKernelOneStrideTwoTakesEveryOtherPixel() {
         double[] x = new double[16];
         for (int i = 0; i < 16; i++) x[i] = i;
