@@ -40,13 +40,13 @@ using torch::autograd::variable_list;
 // free, vectorizable sweep however few channels there are.
 
 template <typename T>
-SN_INLINE void add_values(const T* __restrict x, int64_t n, float* __restrict acc) {
+SN_CPU_KERNEL void add_values(const T* __restrict x, int64_t n, float* __restrict acc) {
   for (int64_t i = 0; i < n; i++) acc[i] += load(x, i);
 }
 
 template <typename T>
-SN_INLINE void add_squared_deviations(const T* __restrict x, int64_t n, const float* __restrict mean,
-                                      float* __restrict acc) {
+SN_CPU_KERNEL void add_squared_deviations(const T* __restrict x, int64_t n, const float* __restrict mean,
+                                          float* __restrict acc) {
   for (int64_t i = 0; i < n; i++) {
     float d = load(x, i) - mean[i];
     acc[i] += d * d;
@@ -55,8 +55,8 @@ SN_INLINE void add_squared_deviations(const T* __restrict x, int64_t n, const fl
 
 // y = x*scale + shift, then ReLU when asked.
 template <typename T>
-SN_INLINE void affine(const T* __restrict x, T* __restrict y, int64_t n, const float* __restrict scale,
-                      const float* __restrict shift, bool relu) {
+SN_CPU_KERNEL void affine(const T* __restrict x, T* __restrict y, int64_t n, const float* __restrict scale,
+                          const float* __restrict shift, bool relu) {
   if (relu) {
     for (int64_t i = 0; i < n; i++) store(y, i, std::max(load(x, i) * scale[i] + shift[i], 0.0f));
   } else {
@@ -74,9 +74,9 @@ SN_INLINE float masked(const T* __restrict x, const T* __restrict dy, int64_t i,
 
 // acc_g += g,  acc_gx += g*(x - mean)
 template <typename T>
-SN_INLINE void add_grad_sums(const T* __restrict x, const T* __restrict dy, int64_t n, const float* __restrict mean,
-                             const float* __restrict scale, const float* __restrict shift, bool relu,
-                             float* __restrict acc_g, float* __restrict acc_gx) {
+SN_CPU_KERNEL void add_grad_sums(const T* __restrict x, const T* __restrict dy, int64_t n, const float* __restrict mean,
+                                 const float* __restrict scale, const float* __restrict shift, bool relu,
+                                 float* __restrict acc_g, float* __restrict acc_gx) {
   if (relu) {
     for (int64_t i = 0; i < n; i++) {
       float g = masked(x, dy, i, scale, shift);
@@ -94,51 +94,15 @@ SN_INLINE void add_grad_sums(const T* __restrict x, const T* __restrict dy, int6
 
 // dx = a*g + b*x + d, with per-channel a, b, d from the closed form (see backward_impl).
 template <typename T>
-SN_INLINE void grad_input(const T* __restrict x, const T* __restrict dy, T* __restrict dx, int64_t n,
-                          const float* __restrict a, const float* __restrict b, const float* __restrict d,
-                          const float* __restrict scale, const float* __restrict shift, bool relu) {
+SN_CPU_KERNEL void grad_input(const T* __restrict x, const T* __restrict dy, T* __restrict dx, int64_t n,
+                              const float* __restrict a, const float* __restrict b, const float* __restrict d,
+                              const float* __restrict scale, const float* __restrict shift, bool relu) {
   if (relu) {
     for (int64_t i = 0; i < n; i++) store(dx, i, a[i] * masked(x, dy, i, scale, shift) + b[i] * load(x, i) + d[i]);
   } else {
     for (int64_t i = 0; i < n; i++) store(dx, i, a[i] * load(dy, i) + b[i] * load(x, i) + d[i]);
   }
 }
-
-// The multi-versioned entry points, one set per storage type, gathered in Kernels<T>.
-template <typename T>
-struct Kernels;
-
-#define SN_DEFINE_KERNELS(T, suffix)                                                                          \
-  SN_CPU_KERNEL void add_values_##suffix(const T* x, int64_t n, float* acc) { add_values(x, n, acc); }       \
-  SN_CPU_KERNEL void add_squared_deviations_##suffix(const T* x, int64_t n, const float* mean, float* acc) { \
-    add_squared_deviations(x, n, mean, acc);                                                                \
-  }                                                                                                         \
-  SN_CPU_KERNEL void affine_##suffix(const T* x, T* y, int64_t n, const float* scale, const float* shift,    \
-                                     bool relu) {                                                           \
-    affine(x, y, n, scale, shift, relu);                                                                    \
-  }                                                                                                         \
-  SN_CPU_KERNEL void add_grad_sums_##suffix(const T* x, const T* dy, int64_t n, const float* mean,           \
-                                            const float* scale, const float* shift, bool relu, float* acc_g, \
-                                            float* acc_gx) {                                                \
-    add_grad_sums(x, dy, n, mean, scale, shift, relu, acc_g, acc_gx);                                       \
-  }                                                                                                         \
-  SN_CPU_KERNEL void grad_input_##suffix(const T* x, const T* dy, T* dx, int64_t n, const float* a,          \
-                                         const float* b, const float* d, const float* scale,                \
-                                         const float* shift, bool relu) {                                   \
-    grad_input(x, dy, dx, n, a, b, d, scale, shift, relu);                                                  \
-  }                                                                                                         \
-  template <>                                                                                               \
-  struct Kernels<T> {                                                                                       \
-    static constexpr auto add_values = add_values_##suffix;                                                 \
-    static constexpr auto add_squared_deviations = add_squared_deviations_##suffix;                         \
-    static constexpr auto affine = affine_##suffix;                                                         \
-    static constexpr auto add_grad_sums = add_grad_sums_##suffix;                                           \
-    static constexpr auto grad_input = grad_input_##suffix;                                                 \
-  };
-
-SN_DEFINE_KERNELS(float, f32)
-SN_DEFINE_KERNELS(uint16_t, bf16)
-#undef SN_DEFINE_KERNELS
 
 // ---- Tiles, chunks and reductions -----------------------------------------------------------
 
@@ -264,19 +228,18 @@ template <typename T>
 std::vector<at::Tensor> forward_impl(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
                                      at::Tensor& running_mean, at::Tensor& running_var, double momentum, double eps,
                                      bool relu, bool split, at::Tensor& mean_out, at::Tensor& invstd_out) {
-  using K = Kernels<T>;
   const int64_t C = x.size(1), M = x.numel() / C;
   const Tiling tiling(C);
   const T* px = data<T>(x);
   std::vector<double> sum = reduce_rows(M, tiling, 1, [&](int64_t at, int64_t n, float* acc) {
-    K::add_values(px + at, n, acc);
+    add_values(px + at, n, acc);
   });
   std::vector<float> mean_f(C);
   for (int64_t c = 0; c < C; c++) mean_f[c] = static_cast<float>(sum[c] / M);
   // Two passes (mean, then squared deviations) rather than E[x^2] - E[x]^2, which cancels.
   std::vector<float> mean_rep = tiling.repeat(mean_f.data());
   std::vector<double> sq = reduce_rows(M, tiling, 1, [&](int64_t at, int64_t n, float* acc) {
-    K::add_squared_deviations(px + at, n, mean_rep.data(), acc);
+    add_squared_deviations(px + at, n, mean_rep.data(), acc);
   });
   sn::bn::batch_statistics(sum, sq, M, eps, momentum, running_mean, running_var, mean_out, invstd_out);
   std::vector<float> scale, shift;
@@ -286,7 +249,7 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& x, const at::Tensor& weig
     at::Tensor y = at::empty_like(x, at::MemoryFormat::ChannelsLast);
     T* py = data<T>(y);
     for_tiles(M, tiling, [&](int64_t at, int64_t n) {
-      K::affine(px + at, py + at, n, scale_rep.data(), shift_rep.data(), relu);
+      affine(px + at, py + at, n, scale_rep.data(), shift_rep.data(), relu);
     });
     return {y};
   }
@@ -297,7 +260,7 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& x, const at::Tensor& weig
   Halves<T> halves{data<T>(y1), data<T>(y2), C / 2};
   for_tiles(M, tiling, [&](int64_t at, int64_t n) {
     T* tile = scratch<T>(tiling.len);
-    K::affine(px + at, tile, n, scale_rep.data(), shift_rep.data(), relu);
+    affine(px + at, tile, n, scale_rep.data(), shift_rep.data(), relu);
     halves.scatter(tile, at, n);
   });
   return {y1, y2};
@@ -308,7 +271,6 @@ template <typename T>
 std::vector<at::Tensor> backward_impl(const at::Tensor& x, const at::Tensor& dy, const at::Tensor& dy2,
                                       const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& mean_t,
                                       const at::Tensor& invstd_t, bool relu) {
-  using K = Kernels<T>;
   const int64_t C = x.size(1), M = x.numel() / C;
   const Tiling tiling(C);
   std::vector<float> scale, shift;
@@ -324,8 +286,8 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& x, const at::Tensor& dy,
     return split ? halves.gather(at, n, scratch<T>(tiling.len)) : pg + at;
   };
   std::vector<double> sums = reduce_rows(M, tiling, 2, [&](int64_t at, int64_t n, float* acc) {
-    K::add_grad_sums(px + at, grad_tile(at, n), n, mean_rep.data(), scale_rep.data(), shift_rep.data(), relu, acc,
-                     acc + tiling.len);
+    add_grad_sums(px + at, grad_tile(at, n), n, mean_rep.data(), scale_rep.data(), shift_rep.data(), relu, acc,
+                  acc + tiling.len);
   });
   sn::bn::InputGradient grad = sn::bn::input_gradient(sums.data(), sums.data() + C, weight, mean_t, invstd_t, M);
   std::vector<float> a_rep = tiling.repeat(grad.a.data()), b_rep = tiling.repeat(grad.b.data()),
@@ -333,8 +295,8 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& x, const at::Tensor& dy,
   at::Tensor dx = at::empty_like(x, at::MemoryFormat::ChannelsLast);
   T* pdx = data<T>(dx);
   for_tiles(M, tiling, [&](int64_t at, int64_t n) {
-    K::grad_input(px + at, grad_tile(at, n), pdx + at, n, a_rep.data(), b_rep.data(), d_rep.data(),
-                  scale_rep.data(), shift_rep.data(), relu);
+    grad_input(px + at, grad_tile(at, n), pdx + at, n, a_rep.data(), b_rep.data(), d_rep.data(),
+               scale_rep.data(), shift_rep.data(), relu);
   });
   return {dx, grad.dweight, grad.dbias};
 }

@@ -9,7 +9,8 @@
 #include <cstring>
 
 // A loop marked SN_CPU_KERNEL is compiled for AVX-512, AVX2 and the baseline; the loader picks
-// one for this CPU (GCC function multi-versioning).
+// one for this CPU (GCC function multi-versioning). On a template, every instantiation (float32
+// and bfloat16 storage) gets its own set of clones.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define SN_CPU_KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else

@@ -47,8 +47,8 @@ using torch::autograd::variable_list;
 // Sum of the unit's values, then the sum and squared sum of deviations from that sum's mean
 // (read again from cache); returns the exact mean and the sum of squared deviations from it.
 template <typename T>
-SN_INLINE void moments_loop(const T* __restrict x, int64_t sx, int64_t P, double* __restrict mean,
-                            double* __restrict m2) {
+SN_CPU_KERNEL void moments_loop(const T* __restrict x, int64_t sx, int64_t P, double* __restrict mean,
+                                double* __restrict m2) {
   float acc[2][kBlock] = {}, dev[kBlock] = {}, sq[kBlock] = {}, m[kBlock];
   int64_t p = 0;
   for (; p + 2 <= P; p += 2) {
@@ -87,10 +87,10 @@ SN_INLINE void affine_loop(const T* __restrict x, int64_t sx, T* __restrict y, i
 
 // sum_g += g and sum_gx += g*(x - mean), g being dy masked by the ReLU (recomputed from x).
 template <typename T>
-SN_INLINE void grad_sums_loop(const T* __restrict x, int64_t sx, const T* __restrict dy, int64_t sdy, int64_t P,
-                              const float* __restrict mean, const float* __restrict scale,
-                              const float* __restrict shift, bool relu, double* __restrict sum_g,
-                              double* __restrict sum_gx) {
+SN_CPU_KERNEL void grad_sums_loop(const T* __restrict x, int64_t sx, const T* __restrict dy, int64_t sdy, int64_t P,
+                                  const float* __restrict mean, const float* __restrict scale,
+                                  const float* __restrict shift, bool relu, double* __restrict sum_g,
+                                  double* __restrict sum_gx) {
   float acc_g[kBlock] = {}, acc_gx[kBlock] = {};
   for (int64_t p = 0; p < P; p++) {
     for (int j = 0; j < kBlock; j++) {
@@ -108,10 +108,10 @@ SN_INLINE void grad_sums_loop(const T* __restrict x, int64_t sx, const T* __rest
 
 // dx = a*g + b*x + d (see sn::bn::input_gradient).
 template <typename T>
-SN_INLINE void grad_input_loop(const T* __restrict x, int64_t sx, const T* __restrict dy, int64_t sdy,
-                               T* __restrict dx, int64_t sdx, int64_t P, const float* __restrict a,
-                               const float* __restrict b, const float* __restrict d, const float* __restrict scale,
-                               const float* __restrict shift, bool relu) {
+SN_CPU_KERNEL void grad_input_loop(const T* __restrict x, int64_t sx, const T* __restrict dy, int64_t sdy,
+                                   T* __restrict dx, int64_t sdx, int64_t P, const float* __restrict a,
+                                   const float* __restrict b, const float* __restrict d, const float* __restrict scale,
+                                   const float* __restrict shift, bool relu) {
   for (int64_t p = 0; p < P; p++) {
     for (int j = 0; j < kBlock; j++) {
       float xv = load(x, p * sx + j);
@@ -121,44 +121,16 @@ SN_INLINE void grad_input_loop(const T* __restrict x, int64_t sx, const T* __res
   }
 }
 
-// The multi-versioned entry points, one set per storage type, gathered in UnitKernels<T>.
+// affine_loop with the ReLU flag as a run-time argument, compiled per CPU like the other loops.
 template <typename T>
-struct UnitKernels;
-
-#define SN_DEFINE_UNIT_KERNELS(T, suffix)                                                                      \
-  SN_CPU_KERNEL void unit_moments_##suffix(const T* x, int64_t sx, int64_t P, double* mean, double* m2) {     \
-    moments_loop(x, sx, P, mean, m2);                                                                          \
-  }                                                                                                            \
-  SN_CPU_KERNEL void unit_affine_##suffix(const T* x, int64_t sx, T* y, int64_t sy, int64_t P,                 \
-                                          const float* scale, const float* shift, bool relu) {                 \
-    if (relu) {                                                                                                \
-      affine_loop<T, true>(x, sx, y, sy, P, scale, shift);                                                     \
-    } else {                                                                                                   \
-      affine_loop<T, false>(x, sx, y, sy, P, scale, shift);                                                    \
-    }                                                                                                          \
-  }                                                                                                            \
-  SN_CPU_KERNEL void unit_grad_sums_##suffix(const T* x, int64_t sx, const T* dy, int64_t sdy, int64_t P,      \
-                                             const float* mean, const float* scale, const float* shift,        \
-                                             bool relu, double* sum_g, double* sum_gx) {                       \
-    grad_sums_loop(x, sx, dy, sdy, P, mean, scale, shift, relu, sum_g, sum_gx);                                \
-  }                                                                                                            \
-  SN_CPU_KERNEL void unit_grad_input_##suffix(const T* x, int64_t sx, const T* dy, int64_t sdy, T* dx,         \
-                                              int64_t sdx, int64_t P, const float* a, const float* b,          \
-                                              const float* d, const float* scale, const float* shift,          \
-                                              bool relu) {                                                     \
-    grad_input_loop(x, sx, dy, sdy, dx, sdx, P, a, b, d, scale, shift, relu);                                  \
-  }                                                                                                            \
-  template <>                                                                                                  \
-  struct UnitKernels<T> {                                                                                      \
-    static constexpr auto moments = unit_moments_##suffix;                                                     \
-    static constexpr auto affine = unit_affine_##suffix;                                                       \
-    static constexpr auto grad_sums = unit_grad_sums_##suffix;                                                 \
-    static constexpr auto grad_input = unit_grad_input_##suffix;                                               \
-  };
-
-SN_DEFINE_UNIT_KERNELS(float, f32)
-SN_DEFINE_UNIT_KERNELS(uint16_t, bf16)
-#undef SN_DEFINE_UNIT_KERNELS
+SN_CPU_KERNEL void affine(const T* x, int64_t sx, T* y, int64_t sy, int64_t P, const float* scale, const float* shift,
+                          bool relu) {
+  if (relu) {
+    affine_loop<T, true>(x, sx, y, sy, P, scale, shift);
+  } else {
+    affine_loop<T, false>(x, sx, y, sy, P, scale, shift);
+  }
+}
 
 // ---- Forward and backward ----------------------------------------------------------------------
 
@@ -181,8 +153,8 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& x, const at::Tensor& weig
   if (split) y.push_back(empty_activation(out_shape, blocked_out, x.scalar_type()));
   const Groups<T> out = groups_of<T>(y[0], split ? y[1] : at::Tensor());
   for_units(N, G, P, [&](int64_t n, int64_t g) {
-    UnitKernels<T>::affine(in.at(n, g), in.pixel_stride, out.at(n, g), out.pixel_stride, P, &scale[g * kBlock],
-                           &shift[g * kBlock], relu);
+    affine(in.at(n, g), in.pixel_stride, out.at(n, g), out.pixel_stride, P, &scale[g * kBlock],
+           &shift[g * kBlock], relu);
   });
   return y;
 }
@@ -201,8 +173,8 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& x, const at::Tensor& dy,
   std::vector<double> unit_g(static_cast<size_t>(N * C)), unit_gx(static_cast<size_t>(N * C));
   for_units(N, G, P, [&](int64_t n, int64_t g) {
     size_t at = static_cast<size_t>((n * G + g) * kBlock);
-    UnitKernels<T>::grad_sums(in.at(n, g), in.pixel_stride, grad.at(n, g), grad.pixel_stride, P, mean + g * kBlock,
-                              &scale[g * kBlock], &shift[g * kBlock], relu, &unit_g[at], &unit_gx[at]);
+    grad_sums_loop(in.at(n, g), in.pixel_stride, grad.at(n, g), grad.pixel_stride, P, mean + g * kBlock,
+                   &scale[g * kBlock], &shift[g * kBlock], relu, &unit_g[at], &unit_gx[at]);
   });
   std::vector<double> sum_g = sum_over_images(unit_g, N, G), sum_gx = sum_over_images(unit_gx, N, G);
   sn::bn::InputGradient coef = sn::bn::input_gradient(sum_g.data(), sum_gx.data(), weight, mean_t, invstd_t, N * P);
@@ -210,8 +182,8 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& x, const at::Tensor& dy,
   const Groups<T> out = groups_of<T>(dx);
   for_units(N, G, P, [&](int64_t n, int64_t g) {
     int64_t c = g * kBlock;
-    UnitKernels<T>::grad_input(in.at(n, g), in.pixel_stride, grad.at(n, g), grad.pixel_stride, out.at(n, g),
-                               out.pixel_stride, P, &coef.a[c], &coef.b[c], &coef.d[c], &scale[c], &shift[c], relu);
+    grad_input_loop(in.at(n, g), in.pixel_stride, grad.at(n, g), grad.pixel_stride, out.at(n, g),
+                    out.pixel_stride, P, &coef.a[c], &coef.b[c], &coef.d[c], &scale[c], &shift[c], relu);
   });
   return {dx, coef.dweight, coef.dbias};
 }
@@ -271,7 +243,7 @@ void sn::groups::channel_moments(const at::Tensor& x, std::vector<double>& sum, 
     const Groups<T> in = groups_of<T>(x);
     for_units(N, G, P, [&](int64_t n, int64_t g) {
       size_t at = static_cast<size_t>((n * G + g) * kBlock);
-      UnitKernels<T>::moments(in.at(n, g), in.pixel_stride, P, &unit_mean[at], &unit_m2[at]);
+      moments_loop(in.at(n, g), in.pixel_stride, P, &unit_mean[at], &unit_m2[at]);
     });
   });
   // Chan's merge of equal-sized units: the mean of means, and the units' squared deviations

@@ -30,8 +30,8 @@ using torch::autograd::variable_list;
 
 // One image: n consecutive elements (an image is contiguous in both NCHW and channels_last).
 template <typename T>
-SN_INLINE void combine(const T* __restrict a, const T* __restrict b, const T* __restrict r, T* __restrict out,
-                       T* __restrict out_relu, int64_t n, float alpha) {
+SN_CPU_KERNEL void combine(const T* __restrict a, const T* __restrict b, const T* __restrict r, T* __restrict out,
+                           T* __restrict out_relu, int64_t n, float alpha) {
   for (int64_t i = 0; i < n; i++) {
     float va = load(a, i), vb = load(b, i);
     float v = vb + alpha * (va - vb) + (r ? load(r, i) : 0.0f);
@@ -42,8 +42,8 @@ SN_INLINE void combine(const T* __restrict a, const T* __restrict b, const T* __
 
 // t = g_out + g_relu*(relu > 0); grad_a = beta*t, grad_b = t - grad_a, t kept for the residual.
 template <typename T>
-SN_INLINE void split(const T* __restrict g_out, const T* __restrict g_relu, const T* __restrict relu,
-                     T* __restrict grad_a, T* __restrict grad_b, T* __restrict t_out, int64_t n, float beta) {
+SN_CPU_KERNEL void split(const T* __restrict g_out, const T* __restrict g_relu, const T* __restrict relu,
+                         T* __restrict grad_a, T* __restrict grad_b, T* __restrict t_out, int64_t n, float beta) {
   for (int64_t i = 0; i < n; i++) {
     float t = (g_out ? load(g_out, i) : 0.0f) + (g_relu && load(relu, i) > 0.0f ? load(g_relu, i) : 0.0f);
     float ga = beta * t;
@@ -52,29 +52,6 @@ SN_INLINE void split(const T* __restrict g_out, const T* __restrict g_relu, cons
     store(t_out, i, t);
   }
 }
-
-// The multi-versioned entry points, one pair per storage type, gathered in Kernels<T>.
-template <typename T>
-struct Kernels;
-
-#define SN_DEFINE_KERNELS(T, suffix)                                                                          \
-  SN_CPU_KERNEL void combine_##suffix(const T* a, const T* b, const T* r, T* out, T* out_relu, int64_t n,    \
-                                      float alpha) {                                                         \
-    combine(a, b, r, out, out_relu, n, alpha);                                                               \
-  }                                                                                                          \
-  SN_CPU_KERNEL void split_##suffix(const T* g_out, const T* g_relu, const T* relu, T* grad_a, T* grad_b,    \
-                                    T* t_out, int64_t n, float beta) {                                       \
-    split(g_out, g_relu, relu, grad_a, grad_b, t_out, n, beta);                                              \
-  }                                                                                                          \
-  template <>                                                                                                \
-  struct Kernels<T> {                                                                                        \
-    static constexpr auto combine = combine_##suffix;                                                        \
-    static constexpr auto split = split_##suffix;                                                            \
-  };
-
-SN_DEFINE_KERNELS(float, f32)
-SN_DEFINE_KERNELS(uint16_t, bf16)
-#undef SN_DEFINE_KERNELS
 
 // Runs `body(i, offset, n)` for every image i in parallel: its n elements start at `offset`.
 template <typename Body>
@@ -95,8 +72,8 @@ template <typename T>
 void combine_images(const at::Tensor& a, const at::Tensor& b, const at::Tensor& residual, const at::Tensor& out,
                     const at::Tensor& out_relu, const std::vector<float>& alpha) {
   for_images(a, [&](int64_t i, int64_t offset, int64_t n) {
-    Kernels<T>::combine(data<T>(a) + offset, data<T>(b) + offset, at_offset(data<T>(residual), offset),
-                        data<T>(out) + offset, data<T>(out_relu) + offset, n, alpha[i]);
+    combine(data<T>(a) + offset, data<T>(b) + offset, at_offset(data<T>(residual), offset),
+            data<T>(out) + offset, data<T>(out_relu) + offset, n, alpha[i]);
   });
 }
 
@@ -105,9 +82,9 @@ void split_images(const at::Tensor& g_out, const at::Tensor& g_relu, const at::T
                   const at::Tensor& grad_a, const at::Tensor& grad_b, const at::Tensor& t,
                   const std::vector<float>& beta) {
   for_images(out_relu, [&](int64_t i, int64_t offset, int64_t n) {
-    Kernels<T>::split(at_offset(data<T>(g_out), offset), at_offset(data<T>(g_relu), offset),
-                      data<T>(out_relu) + offset, data<T>(grad_a) + offset, data<T>(grad_b) + offset,
-                      data<T>(t) + offset, n, beta[i]);
+    split(at_offset(data<T>(g_out), offset), at_offset(data<T>(g_relu), offset),
+          data<T>(out_relu) + offset, data<T>(grad_a) + offset, data<T>(grad_b) + offset, data<T>(t) + offset, n,
+          beta[i]);
   });
 }
 

@@ -42,10 +42,10 @@ using torch::autograd::variable_list;
 // out = xa*ca + xb*cb + c0 + r, out_relu = relu(out): the branch coefficients fold alpha into
 // each batch norm's scale, and both shifts into c0.
 template <typename T>
-SN_INLINE void combine_loop(const T* __restrict xa, int64_t sa, const T* __restrict xb, int64_t sb,
-                            const T* __restrict r, int64_t sr, T* __restrict out, T* __restrict out_relu, int64_t s,
-                            int64_t P, const float* __restrict ca, const float* __restrict cb,
-                            const float* __restrict c0) {
+SN_CPU_KERNEL void combine_loop(const T* __restrict xa, int64_t sa, const T* __restrict xb, int64_t sb,
+                                const T* __restrict r, int64_t sr, T* __restrict out, T* __restrict out_relu, int64_t s,
+                                int64_t P, const float* __restrict ca, const float* __restrict cb,
+                                const float* __restrict c0) {
   for (int64_t p = 0; p < P; p++) {
     for (int j = 0; j < kBlock; j++) {
       float v = load(xa, p * sa + j) * ca[j] + load(xb, p * sb + j) * cb[j] + c0[j] + load(r, p * sr + j);
@@ -79,9 +79,9 @@ SN_INLINE void grad_sums_loop(const T* __restrict g_out, const T* __restrict g_r
 }
 
 template <typename T>
-SN_INLINE void grad_sums(const T* g_out, const T* g_relu, const T* relu, int64_t s, T* t, int64_t st, const T* xa,
-                         int64_t sa, const T* xb, int64_t sb, int64_t P, const float* mean_a, const float* mean_b,
-                         double* sums) {
+SN_CPU_KERNEL void grad_sums(const T* g_out, const T* g_relu, const T* relu, int64_t s, T* t, int64_t st, const T* xa,
+                             int64_t sa, const T* xb, int64_t sb, int64_t P, const float* mean_a, const float* mean_b,
+                             double* sums) {
   float acc[3 * kBlock] = {};
   if (g_out && g_relu) {
     grad_sums_loop<T, true, true>(g_out, g_relu, relu, s, t, st, xa, sa, xb, sb, P, mean_a, mean_b, acc);
@@ -96,10 +96,10 @@ SN_INLINE void grad_sums(const T* g_out, const T* g_relu, const T* relu, int64_t
 // dxa = ka*t + ba*xa + da and dxb = kb*t + bb*xb + db (sn::bn::input_gradient, with the shake
 // coefficient folded into ka and kb).
 template <typename T>
-SN_INLINE void grad_input_loop(const T* __restrict t, int64_t st, const T* __restrict xa, int64_t sa,
-                               const T* __restrict xb, int64_t sb, T* __restrict dxa, T* __restrict dxb, int64_t P,
-                               const float* __restrict ka, const float* __restrict ba, const float* __restrict da,
-                               const float* __restrict kb, const float* __restrict bb, const float* __restrict db) {
+SN_CPU_KERNEL void grad_input_loop(const T* __restrict t, int64_t st, const T* __restrict xa, int64_t sa,
+                                   const T* __restrict xb, int64_t sb, T* __restrict dxa, T* __restrict dxb, int64_t P,
+                                   const float* __restrict ka, const float* __restrict ba, const float* __restrict da,
+                                   const float* __restrict kb, const float* __restrict bb, const float* __restrict db) {
   for (int64_t p = 0; p < P; p++) {
     for (int j = 0; j < kBlock; j++) {
       float tv = load(t, p * st + j);
@@ -108,39 +108,6 @@ SN_INLINE void grad_input_loop(const T* __restrict t, int64_t st, const T* __res
     }
   }
 }
-
-// The multi-versioned entry points, one set per storage type, gathered in UnitKernels<T>.
-template <typename T>
-struct UnitKernels;
-
-#define SN_DEFINE_UNIT_KERNELS(T, suffix)                                                                      \
-  SN_CPU_KERNEL void unit_combine_##suffix(const T* xa, int64_t sa, const T* xb, int64_t sb, const T* r,       \
-                                           int64_t sr, T* out, T* out_relu, int64_t s, int64_t P,              \
-                                           const float* ca, const float* cb, const float* c0) {                \
-    combine_loop(xa, sa, xb, sb, r, sr, out, out_relu, s, P, ca, cb, c0);                                      \
-  }                                                                                                            \
-  SN_CPU_KERNEL void unit_grad_sums_##suffix(const T* g_out, const T* g_relu, const T* relu, int64_t s, T* t,  \
-                                             int64_t st, const T* xa, int64_t sa, const T* xb, int64_t sb,     \
-                                             int64_t P, const float* mean_a, const float* mean_b,              \
-                                             double* sums) {                                                   \
-    grad_sums(g_out, g_relu, relu, s, t, st, xa, sa, xb, sb, P, mean_a, mean_b, sums);                         \
-  }                                                                                                            \
-  SN_CPU_KERNEL void unit_grad_input_##suffix(const T* t, int64_t st, const T* xa, int64_t sa, const T* xb,    \
-                                              int64_t sb, T* dxa, T* dxb, int64_t P, const float* ka,          \
-                                              const float* ba, const float* da, const float* kb,               \
-                                              const float* bb, const float* db) {                              \
-    grad_input_loop(t, st, xa, sa, xb, sb, dxa, dxb, P, ka, ba, da, kb, bb, db);                               \
-  }                                                                                                            \
-  template <>                                                                                                  \
-  struct UnitKernels<T> {                                                                                      \
-    static constexpr auto combine = unit_combine_##suffix;                                                     \
-    static constexpr auto grad_sums = unit_grad_sums_##suffix;                                                 \
-    static constexpr auto grad_input = unit_grad_input_##suffix;                                               \
-  };
-
-SN_DEFINE_UNIT_KERNELS(float, f32)
-SN_DEFINE_UNIT_KERNELS(uint16_t, bf16)
-#undef SN_DEFINE_UNIT_KERNELS
 
 // ---- The autograd function ---------------------------------------------------------------------
 
@@ -193,8 +160,8 @@ struct ShakeBatchNormAddRelu : public torch::autograd::Function<ShakeBatchNormAd
           cb[j] = (1 - alpha_n) * nb.scale[c];
           c0[j] = alpha_n * na.shift[c] + (1 - alpha_n) * nb.shift[c];
         }
-        UnitKernels<T>::combine(xa.at(n, g), xa.pixel_stride, xb.at(n, g), xb.pixel_stride, r.at(n, g), r.pixel_stride,
-                                o.at(n, g), orelu.at(n, g), o.pixel_stride, P, ca, cb, c0);
+        combine_loop(xa.at(n, g), xa.pixel_stride, xb.at(n, g), xb.pixel_stride, r.at(n, g), r.pixel_stride,
+                     o.at(n, g), orelu.at(n, g), o.pixel_stride, P, ca, cb, c0);
       });
     });
     sn::save_backward_coefficient(ctx, backward_mode, level, generator, alpha);
@@ -227,10 +194,10 @@ struct ShakeBatchNormAddRelu : public torch::autograd::Function<ShakeBatchNormAd
       const Groups<T> xa = groups_of<T>(a), xb = groups_of<T>(b), relu = groups_of<T>(out_relu), tg = groups_of<T>(t),
                       gout = groups_of<T>(g_out), grelu = groups_of<T>(g_relu);
       sn::groups::for_units(N, G, P, [&](int64_t n, int64_t g) {
-        UnitKernels<T>::grad_sums(g_out.defined() ? gout.at(n, g) : nullptr, g_relu.defined() ? grelu.at(n, g) : nullptr,
-                                  relu.at(n, g), relu.pixel_stride, tg.at(n, g), tg.pixel_stride, xa.at(n, g),
-                                  xa.pixel_stride, xb.at(n, g), xb.pixel_stride, P, mean_a + g * kBlock,
-                                  mean_b + g * kBlock, &unit[(n * G + g) * 3 * kBlock]);
+        grad_sums(g_out.defined() ? gout.at(n, g) : nullptr, g_relu.defined() ? grelu.at(n, g) : nullptr,
+                  relu.at(n, g), relu.pixel_stride, tg.at(n, g), tg.pixel_stride, xa.at(n, g),
+                  xa.pixel_stride, xb.at(n, g), xb.pixel_stride, P, mean_a + g * kBlock,
+                  mean_b + g * kBlock, &unit[(n * G + g) * 3 * kBlock]);
       });
     });
     // The batch norms' own gradient sums: branch a's gradient is beta*t, branch b's (1-beta)*t.
@@ -268,9 +235,9 @@ struct ShakeBatchNormAddRelu : public torch::autograd::Function<ShakeBatchNormAd
           ka[j] = ia.a[c + j] * beta[n];
           kb[j] = ib.a[c + j] * (1 - beta[n]);
         }
-        UnitKernels<T>::grad_input(tg.at(n, g), tg.pixel_stride, xa.at(n, g), xa.pixel_stride, xb.at(n, g),
-                                   xb.pixel_stride, da.at(n, g), db.at(n, g), P, ka, &ia.b[c], &ia.d[c], kb, &ib.b[c],
-                                   &ib.d[c]);
+        grad_input_loop(tg.at(n, g), tg.pixel_stride, xa.at(n, g), xa.pixel_stride, xb.at(n, g),
+                        xb.pixel_stride, da.at(n, g), db.at(n, g), P, ka, &ia.b[c], &ia.d[c], kb, &ib.b[c],
+                        &ib.d[c]);
       });
     });
     result[0] = dxa;
