@@ -8,11 +8,15 @@ import dev.shakenet.torch.Device;
 import dev.shakenet.torch.Functional;
 import dev.shakenet.torch.Generator;
 import dev.shakenet.torch.MemoryFormat;
+import dev.shakenet.torch.OpProfiler;
 import dev.shakenet.torch.Tensor;
 import dev.shakenet.torch.TensorScope;
+import dev.shakenet.torch.Torch;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /** The model's structure, names, parameter counts, initialization and train/eval behaviour. */
@@ -187,8 +191,7 @@ class ShakeResNetTest {
         for (String key : results.get(1).keySet()) {
             float[] direct = results.get(1).get(key), wino = results.get(0).get(key);
             if (key.endsWith(".grad")) {
-                double relative = relativeDifference(direct, wino);
-                assertTrue(relative <= 0.05, key + ": relative difference " + relative);
+                assertCloseAsTensors(direct, wino, 0.05, 1e-6, key);
             } else {
                 double scale = 0;
                 for (float v : direct) scale = Math.max(scale, Math.abs(v));
@@ -207,9 +210,9 @@ class ShakeResNetTest {
     @Test
     void theFusedChannelsLastStepMatchesLibtorchsOpsOneByOne() {
         boolean wasOn = CpuConvolution.isWinograd();
-        boolean profiled = dev.shakenet.torch.Torch.version().startsWith("1."); // the per-op profiler is built for libtorch 1.x
+        boolean profiled = Torch.version().startsWith("1."); // the per-op profiler is built for libtorch 1.x
         List<Map<String, float[]>> results = new ArrayList<>();
-        List<java.util.Set<String>> opsRun = new ArrayList<>();
+        List<Set<String>> opsRun = new ArrayList<>();
         try {
             CpuConvolution.useWinograd(false);
             for (MemoryFormat format : new MemoryFormat[] {MemoryFormat.CHANNELS_LAST, MemoryFormat.CONTIGUOUS}) {
@@ -217,11 +220,11 @@ class ShakeResNetTest {
                      ShakeResNet net = new ShakeResNet(14, 32, 10, Shake.SHAKE_SHAKE_IMAGE, g, new Init(Device.CPU, format, g))) {
                     Tensor x = Tensor.randn(0, 1, DType.FLOAT32, Device.CPU, g, 6, 3, 16, 16).to(format);
                     Tensor labels = Tensor.fromLongs(new long[] {1, 7, 3, 0, 9, 4}, 6);
-                    dev.shakenet.torch.OpProfiler profiler = profiled ? dev.shakenet.torch.OpProfiler.start() : null;
+                    OpProfiler profiler = profiled ? OpProfiler.start() : null;
                     Tensor loss = Functional.crossEntropy(net.forward(x), labels);
                     loss.backward();
                     if (profiler != null) {
-                        opsRun.add(profiler.stop().stream().map(dev.shakenet.torch.OpProfiler.Op::name).collect(java.util.stream.Collectors.toSet()));
+                        opsRun.add(profiler.stop().stream().map(OpProfiler.Op::name).collect(Collectors.toSet()));
                     }
                     results.add(stepResults(net, loss));
                 }
@@ -240,8 +243,7 @@ class ShakeResNetTest {
         for (String key : apart.keySet()) {
             // Whole tensors, as a ReLU mask flipped by rounding would move single elements;
             // measured here: at most 2.6e-6 (batch norm's eps off by 100x gives 1.1e-3).
-            double relative = relativeDifference(apart.get(key), fused.get(key));
-            assertTrue(relative <= 1e-4, key + ": relative difference " + relative);
+            assertCloseAsTensors(apart.get(key), fused.get(key), 1e-4, 1e-7, key);
         }
     }
 
@@ -254,13 +256,14 @@ class ShakeResNetTest {
         return values;
     }
 
-    /** ||a - b|| / ||a||, in double. */
-    private static double relativeDifference(float[] a, float[] b) {
+    /** ||expected - actual|| <= relative * ||expected|| + absolute, norms in double. */
+    private static void assertCloseAsTensors(float[] expected, float[] actual, double relative, double absolute, String what) {
         double difference = 0, norm = 0;
-        for (int i = 0; i < a.length; i++) {
-            difference += (a[i] - b[i]) * (double) (a[i] - b[i]);
-            norm += a[i] * (double) a[i];
+        for (int i = 0; i < expected.length; i++) {
+            difference += (expected[i] - actual[i]) * (double) (expected[i] - actual[i]);
+            norm += expected[i] * (double) expected[i];
         }
-        return Math.sqrt(difference / Math.max(norm, 1e-300));
+        assertTrue(Math.sqrt(difference) <= relative * Math.sqrt(norm) + absolute,
+                what + ": relative difference " + Math.sqrt(difference / Math.max(norm, 1e-300)));
     }
 }
