@@ -248,7 +248,7 @@ class ShakeResNetTest {
     }
 
     /** A step's loss, every parameter's gradient and every buffer (running statistics), by name. */
-    private static Map<String, float[]> stepResults(ShakeResNet net, Tensor loss) {
+    static Map<String, float[]> stepResults(ShakeResNet net, Tensor loss) {
         Map<String, float[]> values = new java.util.TreeMap<>();
         values.put("loss", loss.toFloatArray());
         net.namedParameters().forEach((name, p) -> values.put(name + ".grad", p.grad().toFloatArray()));
@@ -257,7 +257,7 @@ class ShakeResNetTest {
     }
 
     /** ||expected - actual|| <= relative * ||expected|| + absolute, norms in double. */
-    private static void assertCloseAsTensors(float[] expected, float[] actual, double relative, double absolute, String what) {
+    static void assertCloseAsTensors(float[] expected, float[] actual, double relative, double absolute, String what) {
         double difference = 0, norm = 0;
         for (int i = 0; i < expected.length; i++) {
             difference += (expected[i] - actual[i]) * (double) (expected[i] - actual[i]);

@@ -7,13 +7,17 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shakenet.data.Cifar10;
 import dev.shakenet.data.ImageSet;
 import dev.shakenet.data.RealCifar10Test;
+import dev.shakenet.torch.Torch;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** The training loop end to end: it can fit, it learns real data, and it writes its metrics. */
 class TrainerTest {
@@ -33,12 +37,16 @@ class TrainerTest {
         return ConfigLoader.resolve((ObjectNode) ConfigLoader.JSON.readTree(json), List.of(overrides));
     }
 
-    @Test
-    void aTinyShakeShakeNetMemorizes64Images() throws IOException {
+    /** On CUDA also in bf16 and in fp16, whose loss scaling runs only there; skipped without a GPU. */
+    @ParameterizedTest
+    @CsvSource({"cpu, fp32", "cuda, fp32", "cuda, bf16", "cuda, fp16"})
+    void aTinyShakeShakeNetMemorizes64Images(String device, String precision) throws IOException {
+        Assumptions.assumeTrue(device.equals("cpu") || Torch.cudaDeviceCount() > 0, "no CUDA device visible to libtorch: CUDA run skipped");
         ImageSet images = noise(64, 1);
         RunConfig c = config("""
-                {"model": {"depth": 8, "width": 16}, "epochs": 40, "batch_size": 16, "device": "cpu",
-                 "optimizer": {"lr": 0.05}, "schedule": {"type": "constant"}, "data": {"augment": false}, "eval_interval": 40}""");
+                {"model": {"depth": 8, "width": 16}, "epochs": 40, "batch_size": 16,
+                 "optimizer": {"lr": 0.05}, "schedule": {"type": "constant"}, "data": {"augment": false}, "eval_interval": 40}""",
+                "device=" + device, "precision=" + precision);
         List<EpochMetrics> metrics;
         try (Trainer trainer = new Trainer(c, new Cifar10.Splits(images, images), tmp)) {
             metrics = trainer.run();
