@@ -3,7 +3,9 @@
 # libshakenet against that torch's CUDA libtorch, runs the CUDA tests and benchmarks
 # Shake-Shake-26 2x32d and 2x96d at batch 128 in fp32, bf16 and fp16 side by side with PyTorch
 # from Python (bench/compare.sh). Needs .device/ from bench/device/pack.sh (carry it).
-# Results go to $OUT (the device tool's folder), else to device-out/. DEVICE, WIDTHS, PRECISIONS,
+# Results go to $OUT (the device tool's folder, which returns at most 8 files), else to
+# device-out/: cmake.log, tests.log, runs.jsonl (each run's full compare.sh output on one line),
+# summary.jsonl (one line a run) and errors.log. DEVICE, WIDTHS, PRECISIONS,
 # STEPS and WARMUP narrow it (a dry run here: DEVICE=cpu WIDTHS=32 PRECISIONS=fp32 STEPS=3).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -24,27 +26,33 @@ cmake -S native -B native/build-cuda -DCMAKE_BUILD_TYPE=Release \
   && cmake --build native/build-cuda -j"$(nproc)" >>"$out/cmake.log" 2>&1 || { tail -40 "$out/cmake.log"; exit 1; }
 grep -h "ShakeNet:" "$out/cmake.log"
 export SHAKENET_LIBRARY=$root/native/build-cuda/libshakenet.so
+export PYTHON=${PYTHON:-$(command -v python3)} # compare.sh's Python: the one whose torch the shim was built against
 bin/shakenet info
 
 log "CUDA tests"
 "$JAVA_HOME/bin/java" -Dshakenet.library="$SHAKENET_LIBRARY" -jar .device/junit-console.jar execute \
-  --class-path .device/test-classes:.device/shakenet.jar --disable-banner --details=tree --reports-dir "$out/junit" \
+  --class-path .device/test-classes:.device/shakenet.jar --disable-banner --details=tree \
   --select-class dev.shakenet.torch.CudaTest --select-class dev.shakenet.nn.ShakeResNetCudaTest \
   --select-method 'dev.shakenet.train.TrainerTest#aTinyShakeShakeNetMemorizes64Images(java.lang.String, java.lang.String)' \
   2>&1 | tee "$out/tests.log" | grep -vE '^\s*$' | tail -40
 
 log "benchmarks, side by side with PyTorch from Python"
-summary="$out/summary.jsonl"
-: >"$summary"
+summary="$out/summary.jsonl" runs="$out/runs.jsonl" errors="$out/errors.log"
+: >"$summary"; : >"$runs"; : >"$errors"
+tmp=$(mktemp -d)
 for width in ${WIDTHS:-32 96}; do
   for precision in ${PRECISIONS:-fp32 bf16 fp16}; do
     name="2x${width}d-$precision"
     STEPS=${STEPS:-30} WARMUP=${WARMUP:-10} timeout 120 bench/compare.sh config/cpu-quick.json --set device="${DEVICE:-cuda}" --set batch_size=128 \
-      --set model.width="$width" --set precision="$precision" --set data.path=/nonexistent >"$out/$name.json" 2>"$out/$name.err" \
-      || { log "$name failed:"; tail -5 "$out/$name.err"; continue; }
-    python3 - "$out/$name.json" "$name" >>"$summary" <<'PY'
+      --set model.width="$width" --set precision="$precision" --set data.path=/nonexistent >"$tmp/run.json" 2>"$tmp/run.err"
+    status=$?
+    { echo "== $name (exit $status)"; cat "$tmp/run.err"; } >>"$errors"
+    if ((status != 0)); then log "$name failed:"; tail -5 "$tmp/run.err"; continue; fi
+    python3 - "$tmp/run.json" "$name" "$runs" >>"$summary" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
+with open(sys.argv[3], "a") as runs:
+    runs.write(json.dumps({"run": sys.argv[2], **r}) + "\n")
 s, p = r["shakenet"], r["pytorch"]
 print(json.dumps({"run": sys.argv[2], "card": s["device_name"],
                   "shakenet_with_data": round(s["train_step_with_data"]["images_per_second"]["median"], 1),
