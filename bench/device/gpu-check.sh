@@ -6,27 +6,29 @@
 # Results go to $OUT (the device tool's folder, which returns at most 8 files), else to
 # device-out/: cmake.log, tests.log, runs.jsonl (each run's full compare.sh output on one line),
 # summary.jsonl (one line a run) and errors.log. DEVICE, WIDTHS, PRECISIONS,
-# STEPS and WARMUP narrow it (a dry run here: DEVICE=cpu WIDTHS=32 PRECISIONS=fp32 STEPS=3).
+# STEPS and WARMUP narrow it, PYTHON names the Python with torch (a dry run on a development
+# machine: PYTHON=/usr/bin/python3 DEVICE=cpu WIDTHS=32 PRECISIONS=fp32 STEPS=3).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 out=${OUT:-$root/device-out}
 mkdir -p "$out"
 log() { echo "gpu-check $(date +%T): $*"; }
+# The Python whose torch the library is built against, and that bench/compare.sh runs.
+export PYTHON=${PYTHON:-$(command -v python3)}
 
 mkdir -p /tmp/shakenet-jdk && tar xzf .device/jdk.tgz -C /tmp/shakenet-jdk
 export JAVA_HOME=/tmp/shakenet-jdk/jdk
 mkdir -p target && cp .device/shakenet.jar target/shakenet.jar # where bin/shakenet looks
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-python3 -c 'import torch; print("python torch", torch.__version__, "cuda", torch.version.cuda)'
+"$PYTHON" -c 'import torch; print("python torch", torch.__version__, "cuda", torch.version.cuda)'
 
 log "building libshakenet against Python's torch"
 cmake -S native -B native/build-cuda -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$(python3 -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')" >"$out/cmake.log" 2>&1 \
+  -DCMAKE_PREFIX_PATH="$("$PYTHON" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')" >"$out/cmake.log" 2>&1 \
   && cmake --build native/build-cuda -j"$(nproc)" >>"$out/cmake.log" 2>&1 || { tail -40 "$out/cmake.log"; exit 1; }
 grep -h "ShakeNet:" "$out/cmake.log"
 export SHAKENET_LIBRARY=$root/native/build-cuda/libshakenet.so
-export PYTHON=${PYTHON:-$(command -v python3)} # compare.sh's Python: the one whose torch the shim was built against
 bin/shakenet info
 
 log "CUDA tests"
@@ -48,7 +50,7 @@ for width in ${WIDTHS:-32 96}; do
     status=$?
     { echo "== $name (exit $status)"; cat "$tmp/run.err"; } >>"$errors"
     if ((status != 0)); then log "$name failed:"; tail -5 "$tmp/run.err"; continue; fi
-    python3 - "$tmp/run.json" "$name" "$runs" >>"$summary" <<'PY'
+    "$PYTHON" - "$tmp/run.json" "$name" "$runs" >>"$summary" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 with open(sys.argv[3], "a") as runs:

@@ -12,7 +12,7 @@ junit_console=org.junit.platform:junit-platform-console-standalone:1.14.1 # the 
 
 mvn -B -q -o package -DskipTests # the jar and target/test-classes, current
 rm -rf .device && mkdir -p .device
-# java.desktop draws curves.png; jdk.crypto.ec and java.sql are not needed.
+# java.desktop: curves.png is drawn with Java 2D.
 "$JAVA_HOME/bin/jlink" --add-modules java.base,java.desktop,java.logging,java.management,java.naming,java.xml,jdk.unsupported \
   --compress=zip-9 --no-header-files --no-man-pages --strip-debug --output .device/jdk
 tar czf .device/jdk.tgz -C .device jdk && rm -rf .device/jdk
