@@ -17,7 +17,7 @@ final class BenchCommand {
             usage: shakenet bench --config <file.json> [--set key.path=value]... [--steps N] [--warmup N] [--profile N] [--out FILE]
 
             Times the config's real training step and prints JSON: images/s (median, min, max over
-            the timed steps) and step time for (1) the full step with the data pipeline (shuffle,
+            the timed steps) and step time (the same, and each step's in order) for (1) the full step with the data pipeline (shuffle,
             augment, upload, forward, loss, backward, SGD), (2) the model step alone on a batch
             already on the device, split into forward+loss, backward and optimizer, and (3)
             evaluation (forward without autograd, eval_batch_size); the peak resident memory, the

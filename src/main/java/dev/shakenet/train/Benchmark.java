@@ -277,6 +277,8 @@ public final class Benchmark {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("images_per_second", Stats.of(rate));
         out.put("step_seconds", Stats.of(seconds));
+        // In the order run: shows whether slow steps cluster (start-up) or scatter (machine noise).
+        out.put("each_step_seconds", Arrays.stream(seconds).map(s -> Math.round(s * 1e5) / 1e5).toArray());
         return out;
     }
 

@@ -32,6 +32,11 @@ class BenchCommandTest {
                 JsonNode ips = r.get(part).get("images_per_second");
                 assertTrue(ips.get("min").asDouble() > 0 && ips.get("min").asDouble() <= ips.get("median").asDouble()
                         && ips.get("median").asDouble() <= ips.get("max").asDouble(), part + ": " + ips);
+                JsonNode each = r.get(part).get("each_step_seconds");
+                assertEquals(3, each.size(), part + ": one time per timed step");
+                double slowest = 0;
+                for (JsonNode t : each) slowest = Math.max(slowest, t.asDouble());
+                assertEquals(r.get(part).get("step_seconds").get("max").asDouble(), slowest, 1e-5, part + ": the slowest step is the max");
             }
             for (String phase : List.of("forward_and_loss", "backward", "optimizer")) {
                 assertTrue(r.get("model_step").get("phase_seconds").get(phase).get("median").asDouble() > 0, phase);
