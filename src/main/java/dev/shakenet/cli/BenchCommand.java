@@ -17,12 +17,12 @@ final class BenchCommand {
             usage: shakenet bench --config <file.json> [--set key.path=value]... [--steps N] [--warmup N] [--profile N] [--out FILE]
 
             Times the config's real training step and prints JSON: images/s (median, min, max over
-            the timed steps) and step time (the same, and each step's in order) for (1) the full step with the data pipeline (shuffle,
-            augment, upload, forward, loss, backward, SGD), (2) the model step alone on a batch
-            already on the device, split into forward+loss, backward and optimizer, and (3)
-            evaluation (forward without autograd, eval_batch_size); the peak resident memory, the
-            peak device memory on CUDA, device, precision, memory format, threads and libtorch
-            version. It counts the model's arithmetic (GFLOP per image) and times one large 3x3
+            the timed steps) and step time (the same, and each step's in order) for (1) the full
+            step with the data pipeline (shuffle, augment, upload, forward, loss, backward, SGD),
+            (2) the model step alone on a batch already on the device, split into forward+loss,
+            backward and optimizer, and (3) evaluation (forward without autograd,
+            eval_batch_size); the peak resident memory, the peak device memory on CUDA, device,
+            precision, memory format, threads and libtorch version. It counts the model's arithmetic (GFLOP per image) and times one large 3x3
             convolution in the same precision and layout: the rate libtorch's kernels reach here,
             and so the images/s no step on this libtorch can exceed. Uses CIFAR-10 from data.path
             when it is there, random images otherwise.
