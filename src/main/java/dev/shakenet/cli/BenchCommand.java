@@ -22,9 +22,10 @@ final class BenchCommand {
             (2) the model step alone on a batch already on the device, split into forward+loss,
             backward and optimizer, and (3) evaluation (forward without autograd,
             eval_batch_size); the peak resident memory, the peak device memory on CUDA, device,
-            precision, memory format, threads and libtorch version. It counts the model's arithmetic (GFLOP per image) and times one large 3x3
-            convolution in the same precision and layout: the rate libtorch's kernels reach here,
-            and so the images/s no step on this libtorch can exceed. Uses CIFAR-10 from data.path
+            precision, memory format, threads and libtorch version. It counts the model's
+            arithmetic (GFLOP per image) and times one large 3x3 convolution in the same
+            precision and layout: the rate libtorch's kernels reach here, and so the images/s no
+            step on this libtorch can exceed. Uses CIFAR-10 from data.path
             when it is there, random images otherwise.
 
               --config FILE   the run config (its model, batch size, precision, memory_format, threads, device)
