@@ -5,6 +5,7 @@ import static dev.shakenet.nn.ShakeResNetTest.stepResults;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.shakenet.optim.Sgd;
+import dev.shakenet.torch.Cuda;
 import dev.shakenet.torch.DType;
 import dev.shakenet.torch.Device;
 import dev.shakenet.torch.Functional;
@@ -16,7 +17,6 @@ import dev.shakenet.torch.Tensor;
 import dev.shakenet.torch.TensorScope;
 import dev.shakenet.torch.Torch;
 import java.util.Map;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -34,8 +34,7 @@ class ShakeResNetCudaTest {
     @ParameterizedTest
     @EnumSource(value = MemoryFormat.class, names = {"CONTIGUOUS", "CHANNELS_LAST"})
     void twoTrainingStepsOnCudaMatchTheCpu(MemoryFormat format) {
-        Assumptions.assumeTrue(Torch.cudaDeviceCount() > 0,
-                "no CUDA device visible to libtorch " + Torch.version() + " (CPU-only build or no GPU): CUDA test skipped");
+        Cuda.assumeAvailable();
         try (TensorScope scope = TensorScope.open(); Generator g = Generator.create(Device.CPU, 3); Generator gpuGen = Generator.create(CUDA, 3);
              ShakeResNet cpu = new ShakeResNet(14, 16, 10, EVEN, g, new Init(Device.CPU, MemoryFormat.CONTIGUOUS, g));
              ShakeResNet gpu = new ShakeResNet(14, 16, 10, EVEN, gpuGen, new Init(CUDA, format, gpuGen));

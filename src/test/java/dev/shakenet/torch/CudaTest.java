@@ -16,8 +16,7 @@ class CudaTest {
 
     @BeforeEach
     void open() {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Torch.cudaDeviceCount() > 0,
-                "no CUDA device visible to libtorch " + Torch.version() + " (CPU-only build or no GPU): CUDA test skipped");
+        Cuda.assumeAvailable();
         scope = TensorScope.open();
     }
 
