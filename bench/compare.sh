@@ -18,17 +18,17 @@ rounds=${ROUNDS:-1}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for ((r = 1; r <= rounds; r++)); do
-"$root/bin/shakenet" bench --config "$config" --steps "$steps" --warmup "$warmup" "$@" --out "$out/shakenet.$r.json" >/dev/null
-# The Python step uses the same model, batch, precision, layout, threads and device.
-read -r depth width batch precision format threads device < <("$python" - "$out/shakenet.$r.json" <<'PY'
+  "$root/bin/shakenet" bench --config "$config" --steps "$steps" --warmup "$warmup" "$@" --out "$out/shakenet.$r.json" >/dev/null
+  # The Python step uses the same model, batch, precision, layout, threads and device.
+  read -r depth width batch precision format threads device < <("$python" - "$out/shakenet.$r.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 d, w = r["model"].split("-")[2].split(" 2x")
 print(d, w.rstrip("d"), r["batch_size"], r["precision"], r["memory_format"], r["threads"], r["device"])
 PY
-)
-"$python" "$root/bench/pytorch_reference.py" --depth "$depth" --width "$width" --batch "$batch" --precision "$precision" \
-  --memory-format "$format" --threads "$threads" --device "$device" --steps "$steps" --warmup "$warmup" > "$out/pytorch.$r.json"
+  )
+  "$python" "$root/bench/pytorch_reference.py" --depth "$depth" --width "$width" --batch "$batch" --precision "$precision" \
+    --memory-format "$format" --threads "$threads" --device "$device" --steps "$steps" --warmup "$warmup" > "$out/pytorch.$r.json"
 done
 "$python" - "$out" "$rounds" <<'PY'
 import json, statistics, sys
@@ -45,9 +45,9 @@ if rounds == 1:
     s, p = pairs[0]
     print(json.dumps({"shakenet": s, "pytorch": p, "ratios": ratios(s, p)}, indent=2))
 else:
-    median = lambda section: lambda run: round(run[section]["images_per_second"]["median"], 1)
-    each = [{"shakenet_train_step_with_data": median("train_step_with_data")(s), "shakenet_model_step": median("model_step")(s),
-             "pytorch_model_step": median("model_step")(p), "shakenet_peak_rss_bytes": s["peak_rss_bytes"],
+    rate = lambda run, section: round(run[section]["images_per_second"]["median"], 1)
+    each = [{"shakenet_train_step_with_data": rate(s, "train_step_with_data"), "shakenet_model_step": rate(s, "model_step"),
+             "pytorch_model_step": rate(p, "model_step"), "shakenet_peak_rss_bytes": s["peak_rss_bytes"],
              "pytorch_peak_rss_bytes": p["peak_rss_bytes"], "ratios": ratios(s, p)} for s, p in pairs]
     keys = each[0]["ratios"].keys()
     print(json.dumps({"shakenet_first_round": pairs[0][0], "rounds": each,
