@@ -21,32 +21,30 @@ double seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// Each loop writes its sum to `sink` so the compiler cannot drop the arithmetic.
-void fp32_fma(float* sink) {
+// Runs `step` on kChains independent accumulators kIterations times, then writes their sum to
+// `sink` so the compiler cannot drop the arithmetic.
+template <typename Step>
+void chains(float* sink, Step step) {
   __m512 acc[kChains];
   for (int c = 0; c < kChains; c++) acc[c] = _mm512_set1_ps(0.001f * c);
-  const __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(0.0001f);
   for (long i = 0; i < kIterations; i++) {
 #pragma GCC unroll 16
-    for (int c = 0; c < kChains; c++) acc[c] = _mm512_fmadd_ps(acc[c], a, b);
+    for (int c = 0; c < kChains; c++) acc[c] = step(acc[c]);
   }
   __m512 total = acc[0];
   for (int c = 1; c < kChains; c++) total = _mm512_add_ps(total, acc[c]);
   *sink = _mm512_reduce_add_ps(total);
 }
 
+void fp32_fma(float* sink) {
+  const __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(0.0001f);
+  chains(sink, [&](__m512 acc) { return _mm512_fmadd_ps(acc, a, b); });
+}
+
 void bf16_dot(float* sink) {
-  __m512 acc[kChains];
-  for (int c = 0; c < kChains; c++) acc[c] = _mm512_set1_ps(0.001f * c);
   const __m512bh a = _mm512_cvtne2ps_pbh(_mm512_set1_ps(0.001f), _mm512_set1_ps(0.002f));
   const __m512bh b = _mm512_cvtne2ps_pbh(_mm512_set1_ps(0.003f), _mm512_set1_ps(0.004f));
-  for (long i = 0; i < kIterations; i++) {
-#pragma GCC unroll 16
-    for (int c = 0; c < kChains; c++) acc[c] = _mm512_dpbf16_ps(acc[c], a, b);
-  }
-  __m512 total = acc[0];
-  for (int c = 1; c < kChains; c++) total = _mm512_add_ps(total, acc[c]);
-  *sink = _mm512_reduce_add_ps(total);
+  chains(sink, [&](__m512 acc) { return _mm512_dpbf16_ps(acc, a, b); });
 }
 
 // GFLOP/s of `kernel` run on `threads` threads at once, best of 5 after one warm-up.

@@ -42,6 +42,7 @@ log "benchmarks, side by side with PyTorch from Python"
 summary="$out/summary.jsonl" runs="$out/runs.jsonl" errors="$out/errors.log"
 : >"$summary"; : >"$runs"; : >"$errors"
 tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 for width in ${WIDTHS:-32 96}; do
   for precision in ${PRECISIONS:-fp32 bf16 fp16}; do
     name="2x${width}d-$precision"
