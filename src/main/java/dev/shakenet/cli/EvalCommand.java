@@ -14,50 +14,56 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** shakenet eval: test loss, accuracy, per-class accuracy and confusion matrix of a checkpoint. */
-final class EvalCommand {
-    static final String HELP = """
-            usage: shakenet eval --checkpoint <file.pt | run folder> [--data PATH] [--device D] [--batch-size N] [--format text|json|both]
+@Command(name = "eval", header = "Test loss, accuracy, per-class accuracy and confusion matrix of a checkpoint.",
+        sortOptions = false,
+        description = {"Evaluates a checkpoint (a run folder means its newest one) on the CIFAR-10 test set and prints the "
+                + "test loss, accuracy, per-class accuracy and the confusion matrix (rows: true class, columns: predicted), "
+                + "as text, as one JSON object, or both (the JSON object is the last line).", ""})
+final class EvalCommand implements Callable<Integer> {
+    @Mixin
+    HelpOption help;
 
-            Evaluates a checkpoint (a run folder means its newest one) on the CIFAR-10 test set and
-            prints the test loss, accuracy, per-class accuracy and the confusion matrix (rows: true
-            class, columns: predicted), as text, as one JSON object, or both (the default; the
-            JSON object is the last line).
+    /** What eval prints. */
+    enum Format { text, json, both }
 
-              --checkpoint PATH    a checkpoint file or a run folder (required)
-              --data PATH          CIFAR-10 location (default: the checkpoint's data.path)
-              --device D           auto, cpu, cuda, cuda:N (default: the checkpoint's device)
-              --batch-size N       images per forward pass (default 128)
-              --format F           text, json or both
-              --help               this text""";
+    @Option(names = "--checkpoint", required = true, paramLabel = "PATH", description = "a checkpoint file or a run folder")
+    Path checkpointPath;
 
-    private EvalCommand() {}
+    @Option(names = "--data", paramLabel = "PATH", description = "CIFAR-10 location (default: the checkpoint's data.path)")
+    String dataPath;
 
-    static int run(List<String> argv) throws Exception {
-        Args args = Args.parse(argv, Set.of("--checkpoint", "--data", "--device", "--batch-size", "--format"), Set.of(), Set.of("--help"));
-        if (args.has("--help")) {
-            System.out.println(HELP);
-            return 0;
-        }
-        if (args.get("--checkpoint") == null) throw new Args.UsageException("--checkpoint <file.pt | run folder> is required");
-        String format = args.get("--format") == null ? "both" : args.get("--format");
-        if (!Set.of("text", "json", "both").contains(format)) throw new Args.UsageException("--format must be text, json or both, got " + format);
-        int batchSize = args.get("--batch-size") == null ? 128 : Args.positiveInt("--batch-size", args.get("--batch-size"));
-        try (Checkpoint checkpoint = Checkpoint.read(Path.of(args.get("--checkpoint")))) {
+    @Option(names = "--device", paramLabel = "DEVICE", completionCandidates = DeviceNames.class,
+            description = "auto, cpu, cuda or cuda:N (default: the checkpoint's device)")
+    String device;
+
+    @Option(names = "--batch-size", paramLabel = "N", defaultValue = "128", converter = PositiveInt.class,
+            description = "images per forward pass (default: ${DEFAULT-VALUE})")
+    int batchSize;
+
+    @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "both",
+            description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
+    Format format;
+
+    @Override
+    public Integer call() throws Exception {
+        try (Checkpoint checkpoint = Checkpoint.read(checkpointPath)) {
             RunConfig config = checkpoint.config();
-            Device device = Devices.resolve(args.get("--device") != null ? args.get("--device") : config.device());
-            String dataPath = args.get("--data") != null ? args.get("--data") : config.data().path();
-            RunConfig.Data data = new RunConfig.Data(dataPath, false, false, 0, 0);
+            Device on = Devices.resolve(device != null ? device : config.device());
+            RunConfig.Data data = new RunConfig.Data(dataPath != null ? dataPath : config.data().path(), false, false, 0, 0);
             Cifar10.Splits splits = DataSource.load(data);
             Evaluator.Result r;
             try (Generator generator = Generator.create(Device.CPU, 0);
-                 ShakeResNet model = checkpoint.buildModel(device, config.memoryFormat(), generator)) {
-                r = new Evaluator(device, config.memoryFormat(), batchSize, config.precision()).evaluate(model, splits.test());
+                 ShakeResNet model = checkpoint.buildModel(on, config.memoryFormat(), generator)) {
+                r = new Evaluator(on, config.memoryFormat(), batchSize, config.precision()).evaluate(model, splits.test());
             }
-            if (!format.equals("json")) System.out.print(text(r, checkpoint.meta().epoch()));
-            if (!format.equals("text")) System.out.println(json(r, checkpoint.meta().epoch()));
+            if (format != Format.json) System.out.print(text(r, checkpoint.meta().epoch()));
+            if (format != Format.text) System.out.println(json(r, checkpoint.meta().epoch()));
         }
         return 0;
     }

@@ -4,36 +4,31 @@ import dev.shakenet.torch.TensorFiles;
 import dev.shakenet.train.AtomicFiles;
 import dev.shakenet.train.Checkpoint;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** shakenet export: a checkpoint's weights as a PyTorch state dict file. */
-final class ExportCommand {
-    static final String HELP = """
-            usage: shakenet export --checkpoint <file.pt | run folder> --out <weights.pt>
+@Command(name = "export", header = "Write a checkpoint's weights as a PyTorch state dict (torch.load opens it).",
+        sortOptions = false,
+        description = {"Writes the model's parameters and BatchNorm buffers, under PyTorch-style names, as a dict of tensors "
+                + "that Python opens with torch.load(path) and an equivalent PyTorch module takes with load_state_dict. A "
+                + "training run starts from such a file with --set model.init_from=<weights.pt>.", ""})
+final class ExportCommand implements Callable<Integer> {
+    @Mixin
+    HelpOption help;
 
-            Writes the model's parameters and BatchNorm buffers, under the names in the README,
-            as a dict of tensors that Python opens with torch.load(path) and an equivalent
-            PyTorch module takes with load_state_dict. A training run starts from such a file
-            with --set model.init_from=<weights.pt>.
+    @Option(names = "--checkpoint", required = true, paramLabel = "PATH",
+            description = "a checkpoint file, or a run folder (its newest checkpoint)")
+    Path checkpointPath;
 
-              --checkpoint PATH    a checkpoint file, or a run folder (its newest checkpoint)
-              --out FILE           where to write the weights (written atomically)
-              --help               this text""";
+    @Option(names = "--out", required = true, paramLabel = "FILE", description = "where to write the weights (written atomically)")
+    Path out;
 
-    private ExportCommand() {}
-
-    static int run(List<String> argv) throws Exception {
-        Args args = Args.parse(argv, Set.of("--checkpoint", "--out"), Set.of(), Set.of("--help"));
-        if (args.has("--help")) {
-            System.out.println(HELP);
-            return 0;
-        }
-        if (args.get("--checkpoint") == null || args.get("--out") == null) {
-            throw new Args.UsageException("both --checkpoint <file.pt | run folder> and --out <weights.pt> are required");
-        }
-        Path out = Path.of(args.get("--out"));
-        try (Checkpoint checkpoint = Checkpoint.read(Path.of(args.get("--checkpoint")))) {
+    @Override
+    public Integer call() throws Exception {
+        try (Checkpoint checkpoint = Checkpoint.read(checkpointPath)) {
             var weights = checkpoint.section(Checkpoint.MODEL);
             AtomicFiles.write(out, tmp -> TensorFiles.save(tmp, weights));
             System.out.println("wrote " + weights.size() + " tensors (epoch " + checkpoint.meta().epoch() + ") to " + out);

@@ -17,48 +17,54 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
+import java.util.concurrent.Callable;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /** shakenet train: trains a Shake-Shake ResNet on CIFAR-10 from a JSON run config, or resumes a run. */
-final class TrainCommand {
+@Command(name = "train", header = "Train a Shake-Shake ResNet on CIFAR-10 from a JSON run config, or resume a run.",
+        sortOptions = false,
+        description = {
+            "Trains the run a JSON config describes (config/README.md lists every key and its default), evaluating on the "
+                    + "test set every eval_interval epochs. The run folder (output, or runs/<name>-<time>) receives config.json "
+                    + "(the resolved config), metrics.jsonl (one JSON line per epoch), train.log, run.json (versions, device, "
+                    + "git commit) and checkpoints/ (epoch-NNNN.pt, best.pt).",
+            "",
+            "--resume continues a run from its newest checkpoint, with the run's config.json (or --config) and the --set "
+                    + "changes; a change of the model's shape is refused, other changes (more epochs, say) are logged.",
+            ""})
+final class TrainCommand implements Callable<Integer> {
+    @Mixin
+    HelpOption help;
+
     private static final Logger LOG = LogManager.getLogger(TrainCommand.class);
 
-    static final String HELP = """
-            usage: shakenet train --config <file.json> [--set key.path=value]...
-                   shakenet train --resume <run folder> [--config <file.json>] [--set key.path=value]...
+    @Spec
+    CommandSpec spec;
 
-            Trains the run a JSON config describes (see config/ and the README for every key and
-            its default), evaluating on the test set every eval_interval epochs. The run folder
-            (output, or runs/<name>-<time>) receives config.json (the resolved config),
-            metrics.jsonl (one JSON line per epoch), train.log, run.json (versions, device,
-            git commit) and checkpoints/ (epoch-NNNN.pt, best.pt).
+    @Option(names = "--config", paramLabel = "FILE", description = "the run config (JSON)")
+    Path configFile;
 
-            --resume continues a run from its newest checkpoint, with the run's config.json (or
-            --config) and the --set changes; a change of the model's shape is refused, other
-            changes (more epochs, say) are logged.
+    @Option(names = "--resume", paramLabel = "FOLDER", description = "the run folder to continue")
+    Path resume;
 
-              --config FILE        the run config
-              --resume FOLDER      the run folder to continue
-              --set KEY=VALUE      override one key, e.g. --set epochs=10 --set optimizer.lr=0.05
-                                   --set data.path=../shared/data (repeatable)
-              --help               this text""";
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = {"override one config key (repeatable), e.g.", "--set epochs=10", "--set data.path=../shared/data"})
+    List<String> overrides = new ArrayList<>();
 
-    private TrainCommand() {}
-
-    static int run(List<String> argv) throws Exception {
-        Args args = Args.parse(argv, Set.of("--config", "--resume"), Set.of("--set"), Set.of("--help"));
-        if (args.has("--help")) {
-            System.out.println(HELP);
-            return 0;
-        }
-        String resume = args.get("--resume");
-        if (resume == null && args.get("--config") == null) {
-            throw new Args.UsageException("--config <file.json> is required (or --resume <run folder>), e.g. --config config/cpu-quick.json");
+    @Override
+    public Integer call() throws Exception {
+        if (resume == null && configFile == null) {
+            throw new ParameterException(spec.commandLine(),
+                    "--config <file.json> is required (or --resume <run folder>), e.g. --config config/cpu-quick.json");
         }
         try (HeldLock lock = new HeldLock()) {
-            return train(args, argv, resume, lock);
+            return train(spec.commandLine().getParseResult().originalArgs(), lock);
         }
     }
 
@@ -76,24 +82,24 @@ final class TrainCommand {
         }
     }
 
-    private static int train(Args args, List<String> argv, String resume, HeldLock lock) throws Exception {
+    private int train(List<String> argv, HeldLock lock) throws Exception {
         Path runDir;
         RunConfig config;
         List<String> changes = List.of();
         Checkpoint checkpoint = null;
         if (resume == null) {
-            config = ConfigLoader.load(Path.of(args.get("--config")), args.all("--set"));
+            config = ConfigLoader.load(configFile, overrides);
             Devices.resolve(config); // a device that is not here fails before any work
             ProcessSettings.check(config);
             runDir = null;
         } else {
-            runDir = Path.of(resume);
+            runDir = resume;
             if (!Files.isDirectory(runDir)) throw new ConfigException("--resume " + runDir + ": no such run folder");
             lock.hold(RunLock.acquire(runDir));
-            List<String> overrides = new ArrayList<>(args.all("--set"));
-            overrides.add("output=" + runDir);
-            Path file = args.get("--config") != null ? Path.of(args.get("--config")) : runDir.resolve(RunDirectory.CONFIG_FILE);
-            config = ConfigLoader.load(file, overrides);
+            List<String> resumeOverrides = new ArrayList<>(overrides);
+            resumeOverrides.add("output=" + runDir);
+            Path file = configFile != null ? configFile : runDir.resolve(RunDirectory.CONFIG_FILE);
+            config = ConfigLoader.load(file, resumeOverrides);
             Devices.resolve(config);
             ProcessSettings.check(config);
             checkpoint = Checkpoint.read(runDir);

@@ -45,7 +45,7 @@ class RuntimeTest {
     void theCommandLinePrintsTheReport() throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED",
-                "-Dshakenet.library=" + NativeLibrary.path(), "-cp", System.getProperty("java.class.path"), "dev.shakenet.cli.Main")
+                "-Dshakenet.library=" + NativeLibrary.path(), "-cp", System.getProperty("java.class.path"), "dev.shakenet.cli.Main", "info")
                 .redirectErrorStream(true).start();
         String output = new String(p.getInputStream().readAllBytes());
         assertEquals(0, p.waitFor(), output);
