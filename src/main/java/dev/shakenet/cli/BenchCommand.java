@@ -7,8 +7,6 @@ import dev.shakenet.train.ConfigLoader;
 import dev.shakenet.train.DataSource;
 import dev.shakenet.train.RunConfig;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -35,9 +33,8 @@ final class BenchCommand implements Callable<Integer> {
             description = "the run config (its model, batch size, precision, memory_format, threads, device)")
     Path configFile;
 
-    @Option(names = "--set", paramLabel = "KEY=VALUE",
-            description = "override a config key (repeatable), e.g. --set precision=bf16 --set batch_size=128")
-    List<String> overrides = new ArrayList<>();
+    @Mixin
+    ConfigOverrides overrides;
 
     @Option(names = "--steps", paramLabel = "N", defaultValue = "20", converter = PositiveInt.class,
             description = "timed steps per measurement (default: ${DEFAULT-VALUE})")
@@ -57,7 +54,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        RunConfig config = ConfigLoader.load(configFile, overrides);
+        RunConfig config = ConfigLoader.load(configFile, overrides.values);
         Cifar10.Splits data;
         String source;
         if (Cifar10.find(Path.of(config.data().path())) != null) {

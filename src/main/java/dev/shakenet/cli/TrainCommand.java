@@ -54,8 +54,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", paramLabel = "FOLDER", description = "the run folder to continue")
     Path resume;
 
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = {"override one config key (repeatable), e.g.", "--set epochs=10", "--set data.path=../shared/data"})
-    List<String> overrides = new ArrayList<>();
+    @Mixin
+    ConfigOverrides overrides;
 
     @Override
     public Integer call() throws Exception {
@@ -88,7 +88,7 @@ final class TrainCommand implements Callable<Integer> {
         List<String> changes = List.of();
         Checkpoint checkpoint = null;
         if (resume == null) {
-            config = ConfigLoader.load(configFile, overrides);
+            config = ConfigLoader.load(configFile, overrides.values);
             Devices.resolve(config); // a device that is not here fails before any work
             ProcessSettings.check(config);
             runDir = null;
@@ -96,7 +96,7 @@ final class TrainCommand implements Callable<Integer> {
             runDir = resume;
             if (!Files.isDirectory(runDir)) throw new ConfigException("--resume " + runDir + ": no such run folder");
             lock.hold(RunLock.acquire(runDir));
-            List<String> resumeOverrides = new ArrayList<>(overrides);
+            List<String> resumeOverrides = new ArrayList<>(overrides.values);
             resumeOverrides.add("output=" + runDir);
             Path file = configFile != null ? configFile : runDir.resolve(RunDirectory.CONFIG_FILE);
             config = ConfigLoader.load(file, resumeOverrides);
