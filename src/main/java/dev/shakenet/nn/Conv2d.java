@@ -22,9 +22,7 @@ public final class Conv2d extends Module {
     static Tensor forwardPair(Conv2d first, Conv2d second, Tensor x, boolean blocked) {
         if (first.stride != second.stride || first.padding != second.padding) throw new IllegalArgumentException("convolutions differ in stride or padding");
         try (Tensor weight = Functional.cat(java.util.List.of(first.weight, second.weight), 0)) {
-            Tensor y = Functional.conv2d(x, weight, null, first.stride, first.padding, blocked);
-            MultiplyAdds.record(y, weight);
-            return y;
+            return Functional.conv2d(x, weight, null, first.stride, first.padding, blocked);
         }
     }
 
@@ -42,9 +40,7 @@ public final class Conv2d extends Module {
              Tensor top = Functional.cat(java.util.List.of(first.weight, zero), 1);
              Tensor bottom = Functional.cat(java.util.List.of(zero, second.weight), 1);
              Tensor weight = Functional.cat(java.util.List.of(top, bottom), 0)) {
-            Tensor y = Functional.conv2d(x, weight, null, first.stride, first.padding, false);
-            MultiplyAdds.record(y, first.weight);
-            return y;
+            return Functional.conv2d(x, weight, null, first.stride, first.padding, false);
         }
     }
 
@@ -55,8 +51,6 @@ public final class Conv2d extends Module {
 
     /** With {@code blocked}, in the shim's blocked layout (Functional.conv2d): x and the result may be blocked. */
     Tensor forward(Tensor x, boolean blocked) {
-        Tensor y = Functional.conv2d(x, weight, null, stride, padding, blocked);
-        MultiplyAdds.record(y, weight);
-        return y;
+        return Functional.conv2d(x, weight, null, stride, padding, blocked);
     }
 }

@@ -6,6 +6,7 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -100,6 +101,18 @@ public final class Torch {
     /** Seeds libtorch's default generators on every device. */
     public static void manualSeed(long seed) {
         check(sn_manual_seed(seed));
+    }
+
+    /** Starts libtorch's profiler on this thread; a TorchException where this libtorch has none (the shim's is for 1.x). */
+    public static void startProfiler() {
+        check(sn_profiler_start());
+    }
+
+    /** Stops it and writes every op run since the start, with its calls, total and self microseconds, to {@code json} as a JSON array. */
+    public static void stopProfiler(Path json) {
+        try (Arena arena = Arena.ofConfined()) {
+            check(sn_profiler_stop(arena.allocateFrom(json.toString())));
+        }
     }
 
     public static boolean isGradEnabled() {

@@ -1,21 +1,19 @@
 package dev.shakenet.train;
 
+import dev.shakenet.bench.ModelArithmetic;
+import dev.shakenet.bench.OpProfiler;
 import dev.shakenet.data.Batches;
 import dev.shakenet.data.Cifar10;
 import dev.shakenet.data.ImageSet;
 import dev.shakenet.nn.Init;
-import dev.shakenet.nn.MultiplyAdds;
 import dev.shakenet.nn.Shake;
 import dev.shakenet.nn.ShakeResNet;
 import dev.shakenet.optim.Sgd;
 import dev.shakenet.torch.CpuConvolution;
 import dev.shakenet.torch.CpuMemory;
-import dev.shakenet.torch.DType;
 import dev.shakenet.torch.Device;
 import dev.shakenet.torch.Functional;
 import dev.shakenet.torch.Generator;
-import dev.shakenet.torch.MemoryFormat;
-import dev.shakenet.torch.OpProfiler;
 import dev.shakenet.torch.Tensor;
 import dev.shakenet.torch.TensorScope;
 import dev.shakenet.torch.Torch;
@@ -92,7 +90,7 @@ public final class Benchmark {
                      config.optimizer().weightDecay(), config.optimizer().nesterov()))) {
             out.put("parameters", model.parameterCount());
             TrainStep step = new TrainStep(model, sgd, device, config.memoryFormat(), config.precision());
-            double forwardGflop = forwardGflopPerImage(step, model, device, config.memoryFormat());
+            double forwardGflop = 2.0 * ModelArithmetic.forwardMultiplyAdds(m.depth(), m.width(), Cifar10.CLASSES) / 1e9;
             trainGflop = 3 * forwardGflop;
             Map<String, Object> arithmetic = new LinkedHashMap<>();
             arithmetic.put("forward_gflop_per_image", forwardGflop);
@@ -112,17 +110,6 @@ public final class Benchmark {
         out.put("peak_rss_bytes", peakResidentBytes());
         if (CpuMemory.isCaching()) out.put("cpu_allocator_totals", CpuMemory.stats());
         return out;
-    }
-
-    /** The model's arithmetic for one image's forward pass, counted on a two-image batch in eval mode. */
-    private static double forwardGflopPerImage(TrainStep step, ShakeResNet model, Device device, MemoryFormat format) {
-        model.train(false);
-        try (TensorScope scope = TensorScope.open(); var noGrad = Torch.noGrad(); MultiplyAdds count = MultiplyAdds.start()) {
-            step.forward(Tensor.zeros(DType.FLOAT32, device, 2, 3, 32, 32).to(format));
-            return 2.0 * count.total() / 2 / 1e9;
-        } finally {
-            model.train(true);
-        }
     }
 
     /**

@@ -2,13 +2,13 @@ package dev.shakenet.nn;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.shakenet.bench.OpProfiler;
 import dev.shakenet.torch.CpuConvolution;
 import dev.shakenet.torch.DType;
 import dev.shakenet.torch.Device;
 import dev.shakenet.torch.Functional;
 import dev.shakenet.torch.Generator;
 import dev.shakenet.torch.MemoryFormat;
-import dev.shakenet.torch.OpProfiler;
 import dev.shakenet.torch.Tensor;
 import dev.shakenet.torch.TensorScope;
 import dev.shakenet.torch.Torch;

@@ -1,8 +1,14 @@
-package dev.shakenet.torch;
+package dev.shakenet.bench;
 
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.shakenet.torch.DType;
+import dev.shakenet.torch.Device;
+import dev.shakenet.torch.Functional;
+import dev.shakenet.torch.Tensor;
+import dev.shakenet.torch.TensorScope;
+import dev.shakenet.torch.Torch;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;

@@ -1,14 +1,10 @@
-package dev.shakenet.torch;
-
-import static dev.shakenet.torch.Native.check;
-import static dev.shakenet.torch.ffi.shakenet_h.sn_profiler_start;
-import static dev.shakenet.torch.ffi.shakenet_h.sn_profiler_stop;
+package dev.shakenet.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shakenet.torch.Torch;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,10 +17,6 @@ import java.util.List;
  * {@code OpProfiler p = OpProfiler.start(); ...; List<Op> ops = p.stop();}
  */
 public final class OpProfiler {
-    static {
-        NativeLibrary.ensureLoaded();
-    }
-
     /** One op's calls and microseconds over the profiled region. */
     public record Op(String name, long calls, double totalMicros, double selfMicros) {}
 
@@ -34,7 +26,7 @@ public final class OpProfiler {
 
     /** Starts profiling this thread; throws TorchException where libtorch's profiler is not available. */
     public static OpProfiler start() {
-        check(sn_profiler_start());
+        Torch.startProfiler();
         return new OpProfiler();
     }
 
@@ -42,9 +34,9 @@ public final class OpProfiler {
     public List<Op> stop() {
         if (Thread.currentThread() != thread) throw new IllegalStateException("stop the profiler on " + thread.getName());
         Path file = null;
-        try (Arena arena = Arena.ofConfined()) {
+        try {
             file = Files.createTempFile("shakenet-profile", ".json");
-            check(sn_profiler_stop(arena.allocateFrom(file.toString())));
+            Torch.stopProfiler(file);
             List<Op> ops = new ArrayList<>();
             for (JsonNode n : new ObjectMapper().readTree(file.toFile())) {
                 ops.add(new Op(n.get("name").asText(), n.get("calls").asLong(), n.get("total_us").asDouble(), n.get("self_us").asDouble()));
