@@ -5,6 +5,7 @@ import dev.shakenet.train.AtomicFiles;
 import dev.shakenet.train.Benchmark;
 import dev.shakenet.train.ConfigLoader;
 import dev.shakenet.train.DataSource;
+import dev.shakenet.train.ResolvedRun;
 import dev.shakenet.train.RunConfig;
 import java.nio.file.Path;
 import java.util.Map;
@@ -55,6 +56,7 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         RunConfig config = ConfigLoader.load(configFile, overrides.values);
+        ResolvedRun run = ResolvedRun.of(config);
         Cifar10.Splits data;
         String source;
         if (Cifar10.find(Path.of(config.data().path())) != null) {
@@ -65,7 +67,7 @@ final class BenchCommand implements Callable<Integer> {
             data = new Cifar10.Splits(Benchmark.synthetic(n, 1), Benchmark.synthetic(config.evalBatchSize(), 2));
             source = "synthetic (no CIFAR-10 at " + config.data().path() + ")";
         }
-        Map<String, Object> report = Benchmark.run(config, data, source, steps, warmup, profile);
+        Map<String, Object> report = Benchmark.run(run, data, source, steps, warmup, profile);
         String json = ConfigLoader.JSON.writeValueAsString(report);
         System.out.println(json);
         if (out != null) AtomicFiles.writeString(out, json + "\n");

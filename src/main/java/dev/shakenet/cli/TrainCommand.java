@@ -5,9 +5,8 @@ import dev.shakenet.train.Checkpoint;
 import dev.shakenet.train.ConfigException;
 import dev.shakenet.train.ConfigLoader;
 import dev.shakenet.train.DataSource;
-import dev.shakenet.train.Devices;
+import dev.shakenet.train.ResolvedRun;
 import dev.shakenet.train.RunConfig;
-import dev.shakenet.train.ProcessSettings;
 import dev.shakenet.train.RunDirectory;
 import dev.shakenet.train.RunLock;
 import dev.shakenet.train.RunInfo;
@@ -85,12 +84,12 @@ final class TrainCommand implements Callable<Integer> {
     private int train(List<String> argv, HeldLock lock) throws Exception {
         Path runDir;
         RunConfig config;
+        ResolvedRun run;
         List<String> changes = List.of();
         Checkpoint checkpoint = null;
         if (resume == null) {
             config = ConfigLoader.load(configFile, overrides.values);
-            Devices.resolve(config); // a device that is not here fails before any work
-            ProcessSettings.check(config);
+            run = ResolvedRun.of(config); // a device that is not here fails before any work
             runDir = null;
         } else {
             runDir = resume;
@@ -100,8 +99,7 @@ final class TrainCommand implements Callable<Integer> {
             resumeOverrides.add("output=" + runDir);
             Path file = configFile != null ? configFile : runDir.resolve(RunDirectory.CONFIG_FILE);
             config = ConfigLoader.load(file, resumeOverrides);
-            Devices.resolve(config);
-            ProcessSettings.check(config);
+            run = ResolvedRun.of(config);
             checkpoint = Checkpoint.read(runDir);
             changes = checkResumable(checkpoint.config(), config);
         }
@@ -120,10 +118,10 @@ final class TrainCommand implements Callable<Integer> {
                     + "; the newest checkpoint is kept. Continue with: shakenet train --resume " + folder);
         });
         Runtime.getRuntime().addShutdownHook(onStop);
-        try (AutoCloseable log = RunDirectory.logTo(runDir); Trainer trainer = new Trainer(config, data, runDir, checkpoint)) {
+        try (AutoCloseable log = RunDirectory.logTo(runDir); Trainer trainer = new Trainer(run, data, runDir, checkpoint)) {
             LOG.info("run {} -> {}", config.name(), runDir.toAbsolutePath().normalize());
             for (String change : changes) LOG.info("resume with a changed config: {}", change);
-            RunInfo.collect(Devices.resolve(config.device()), argv, checkpoint == null ? 0 : checkpoint.meta().epoch()).appendTo(runDir);
+            RunInfo.collect(run.device(), argv, checkpoint == null ? 0 : checkpoint.meta().epoch()).appendTo(runDir);
             trainer.run();
             LOG.info("done: {}", runDir.resolve("metrics.jsonl"));
         } catch (StopRequest.Stopped e) {

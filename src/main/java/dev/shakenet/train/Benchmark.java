@@ -51,15 +51,16 @@ public final class Benchmark {
     private Benchmark() {}
 
     /** Runs the benchmark; the result is a JSON-ready map (snake_case keys). */
-    public static Map<String, Object> run(RunConfig config, Cifar10.Splits data, String dataSource, int steps, int warmup) throws IOException {
-        return run(config, data, dataSource, steps, warmup, 0);
+    public static Map<String, Object> run(ResolvedRun run, Cifar10.Splits data, String dataSource, int steps, int warmup) throws IOException {
+        return run(run, data, dataSource, steps, warmup, 0);
     }
 
-    /** As {@link #run(RunConfig, Cifar10.Splits, String, int, int)}, plus a per-op profile of {@code profileSteps} training steps when positive. */
-    public static Map<String, Object> run(RunConfig config, Cifar10.Splits data, String dataSource, int steps, int warmup, int profileSteps)
+    /** As {@link #run(ResolvedRun, Cifar10.Splits, String, int, int)}, plus a per-op profile of {@code profileSteps} training steps when positive. */
+    public static Map<String, Object> run(ResolvedRun run, Cifar10.Splits data, String dataSource, int steps, int warmup, int profileSteps)
             throws IOException {
-        Device device = Devices.resolve(config);
-        ProcessSettings.apply(config);
+        RunConfig config = run.config();
+        Device device = run.device();
+        ProcessSettings.apply(run);
         Torch.manualSeed(config.seed());
         if (device.isCuda()) Torch.resetCudaPeakMemory(Math.max(device.index(), 0));
         RunConfig.Model m = config.model();
@@ -67,7 +68,7 @@ public final class Benchmark {
         out.put("config", config.name());
         out.put("model", "Shake-Shake-" + m.depth() + " 2x" + m.width() + "d");
         out.put("device", device.toString());
-        out.put("device_name", RunInfo.collect(device, java.util.List.of(), 0).deviceName());
+        out.put("device_name", RunInfo.deviceName(device));
         out.put("precision", config.precision().name().toLowerCase());
         out.put("memory_format", config.memoryFormat().name().toLowerCase());
         out.put("threads", Torch.numThreads());

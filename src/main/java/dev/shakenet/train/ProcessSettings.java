@@ -11,11 +11,11 @@ import dev.shakenet.torch.Torch;
 public final class ProcessSettings {
     private ProcessSettings() {}
 
-    /** Applies them; call before the model's tensors are made. */
-    static void apply(RunConfig config) {
+    /** Applies them (checked when the run was resolved); call before the model's tensors are made. */
+    static void apply(ResolvedRun run) {
+        RunConfig config = run.config();
         Torch.setNumThreads(config.threads() > 0 ? config.threads() : Runtime.getRuntime().availableProcessors());
         CpuMemory.useCachingAllocator(config.cpuAllocator() == RunConfig.CpuAllocator.CACHING);
-        check(config);
         CpuConvolution.useWinograd(switch (config.cpuConvAlgorithm()) {
             case AUTO -> CpuConvolution.winogradAvailable();
             case WINOGRAD -> true;
@@ -24,7 +24,7 @@ public final class ProcessSettings {
     }
 
     /** Fails, before any work starts (no run folder yet), on a setting this build cannot honour. */
-    public static void check(RunConfig config) {
+    static void check(RunConfig config) {
         if (config.cpuConvAlgorithm() == RunConfig.CpuConvAlgorithm.WINOGRAD && !CpuConvolution.winogradAvailable()) {
             throw new ConfigException("cpu_conv_algorithm \"winograd\": this libshakenet has no Winograd convolutions "
                     + "(built without oneDNN's headers, or another oneDNN is loaded): install libdnnl-dev and rebuild native/ "

@@ -22,9 +22,13 @@ public record RunInfo(String shakenet, String libtorch, String jdk, String devic
     public static final String FILE = "run.json";
 
     public static RunInfo collect(Device device, List<String> command, int startEpoch) {
-        String deviceName = device.isCuda() ? Torch.cudaDeviceName(Math.max(device.index(), 0)) : cpuModel();
-        return new RunInfo(shakenetVersion(), Torch.version(), Runtime.version().toString(), device.toString(), deviceName, findGitCommit(),
-                localHost(), OffsetDateTime.now().toString(), List.copyOf(command), startEpoch);
+        return new RunInfo(shakenetVersion(), Torch.version(), Runtime.version().toString(), device.toString(), deviceName(device),
+                findGitCommit(), localHost(), OffsetDateTime.now().toString(), List.copyOf(command), startEpoch);
+    }
+
+    /** The GPU's name, or the CPU's model and core count. */
+    public static String deviceName(Device device) {
+        return device.isCuda() ? Torch.cudaDeviceName(Math.max(device.index(), 0)) : cpuModel();
     }
 
     /** Appends this start to {@code runDir}/run.json ({"starts": [...]}). */

@@ -54,18 +54,18 @@ public final class Trainer implements AutoCloseable {
     private Integer bestEpoch;
 
     /** A new run in {@code runDir}. */
-    public Trainer(RunConfig config, Cifar10.Splits data, Path runDir) throws IOException {
-        this(config, data, runDir, null);
+    public Trainer(ResolvedRun run, Cifar10.Splits data, Path runDir) throws IOException {
+        this(run, data, runDir, null);
     }
 
     /** A run in {@code runDir}, continuing from {@code resumeFrom} when it is non-null. */
-    public Trainer(RunConfig config, Cifar10.Splits data, Path runDir, Checkpoint resumeFrom) throws IOException {
-        this.config = config;
+    public Trainer(ResolvedRun run, Cifar10.Splits data, Path runDir, Checkpoint resumeFrom) throws IOException {
+        this.config = run.config();
         this.data = data;
         this.runDir = runDir;
-        this.device = Devices.resolve(config);
+        this.device = run.device();
         this.format = config.memoryFormat();
-        ProcessSettings.apply(config);
+        ProcessSettings.apply(run);
         Torch.manualSeed(config.seed());
         initGenerator = Generator.create(Device.CPU, config.seed());
         shakeGenerator = Generator.create(device, config.seed() + 1);

@@ -56,14 +56,14 @@ class CheckpointTest {
     void aResumedRunContinuesExactlyLikeAnUninterruptedOne() throws IOException {
         RunConfig c = config(TINY);
         Path straight = Files.createDirectories(tmp.resolve("straight")), stopped = Files.createDirectories(tmp.resolve("stopped"));
-        try (Trainer t = new Trainer(c, data(), straight)) {
+        try (Trainer t = new Trainer(ResolvedRun.of(c), data(), straight)) {
             t.run();
         }
-        try (Trainer t = new Trainer(c, data(), stopped)) {
+        try (Trainer t = new Trainer(ResolvedRun.of(c), data(), stopped)) {
             t.runUntil(2); // as if killed during epoch 3
         }
         assertEquals(2, results(stopped).size());
-        try (Checkpoint checkpoint = Checkpoint.read(stopped); Trainer t = new Trainer(c, data(), stopped, checkpoint)) {
+        try (Checkpoint checkpoint = Checkpoint.read(stopped); Trainer t = new Trainer(ResolvedRun.of(c), data(), stopped, checkpoint)) {
             assertEquals(2, checkpoint.meta().epoch());
             t.run();
         }
@@ -75,10 +75,10 @@ class CheckpointTest {
     void sameSeedSameMetricsTwice() throws IOException {
         RunConfig c = config(TINY, "epochs=2");
         Path a = Files.createDirectories(tmp.resolve("a")), b = Files.createDirectories(tmp.resolve("b"));
-        try (Trainer t = new Trainer(c, data(), a)) {
+        try (Trainer t = new Trainer(ResolvedRun.of(c), data(), a)) {
             t.run();
         }
-        try (Trainer t = new Trainer(c, data(), b)) {
+        try (Trainer t = new Trainer(ResolvedRun.of(c), data(), b)) {
             t.run();
         }
         assertEquals(results(a), results(b));
@@ -88,11 +88,11 @@ class CheckpointTest {
     void metricsLinesPastTheCheckpointAreRedoneOnResume() throws IOException {
         RunConfig c = config(TINY, "checkpoint.interval=2", "checkpoint.keep_best=false", "eval_interval=10");
         Path run = Files.createDirectories(tmp.resolve("run"));
-        try (Trainer t = new Trainer(c, data(), run)) {
+        try (Trainer t = new Trainer(ResolvedRun.of(c), data(), run)) {
             t.runUntil(3); // checkpoint after epoch 2 only; epoch 3's line is past it
         }
         assertEquals(3, results(run).size());
-        try (Checkpoint checkpoint = Checkpoint.read(run); Trainer t = new Trainer(c, data(), run, checkpoint)) {
+        try (Checkpoint checkpoint = Checkpoint.read(run); Trainer t = new Trainer(ResolvedRun.of(c), data(), run, checkpoint)) {
             assertEquals(2, checkpoint.meta().epoch());
             assertEquals(2, results(run).size(), "epoch 3's line is dropped; the epoch runs again");
             t.run();
@@ -112,7 +112,7 @@ class CheckpointTest {
     @Test
     void keepsTheNewestAndTheBest() throws IOException {
         Path run = Files.createDirectories(tmp.resolve("run"));
-        try (Trainer t = new Trainer(config(TINY), data(), run)) {
+        try (Trainer t = new Trainer(ResolvedRun.of(config(TINY)), data(), run)) {
             t.run();
         }
         List<String> files = new ArrayList<>();
@@ -133,7 +133,7 @@ class CheckpointTest {
     void aCrashBetweenWriteAndRenameLeavesThePreviousCheckpointLoadable() throws IOException {
         RunConfig c = config(TINY);
         Path run = Files.createDirectories(tmp.resolve("run"));
-        try (Trainer t = new Trainer(c, data(), run)) {
+        try (Trainer t = new Trainer(ResolvedRun.of(c), data(), run)) {
             t.runUntil(1);
             AtomicFiles.beforeRename = () -> {
                 throw new IllegalStateException("simulated crash before rename");
@@ -170,7 +170,7 @@ class CheckpointTest {
         Path run = Files.createDirectories(tmp.resolve("run"));
         RunConfig c = config(TINY, "epochs=1");
         Map<String, float[]> trained = new java.util.LinkedHashMap<>();
-        try (Trainer t = new Trainer(c, data(), run)) {
+        try (Trainer t = new Trainer(ResolvedRun.of(c), data(), run)) {
             t.run();
             t.model().stateDict().forEach((name, tensor) -> {
                 if (tensor.dtype() == dev.shakenet.torch.DType.FLOAT32) trained.put(name, tensor.toFloatArray());
@@ -187,7 +187,7 @@ class CheckpointTest {
             loaded.values().forEach(Tensor::close);
         }
         Path other = Files.createDirectories(tmp.resolve("other"));
-        try (Trainer t = new Trainer(config(TINY, "epochs=1", "seed=99", "model.init_from=" + weights), data(), other)) {
+        try (Trainer t = new Trainer(ResolvedRun.of(config(TINY, "epochs=1", "seed=99", "model.init_from=" + weights)), data(), other)) {
             t.model().stateDict().forEach((name, tensor) -> {
                 if (trained.containsKey(name)) assertArrayEquals(trained.get(name), tensor.toFloatArray(), 0f, "init_from " + name);
             });
@@ -197,13 +197,13 @@ class CheckpointTest {
     @Test
     void initFromAMismatchedFileNamesTheProblem() throws IOException {
         Path run = Files.createDirectories(tmp.resolve("run"));
-        try (Trainer t = new Trainer(config(TINY, "epochs=1"), data(), run)) {
+        try (Trainer t = new Trainer(ResolvedRun.of(config(TINY, "epochs=1")), data(), run)) {
             t.run();
         }
         Path weights = tmp.resolve("w.pt");
         assertEquals(0, dev.shakenet.cli.MainAccess.run("export", "--checkpoint", run.toString(), "--out", weights.toString()));
         CheckpointException e = assertThrows(CheckpointException.class,
-                () -> new Trainer(config(TINY, "model.width=6", "model.init_from=" + weights), data(), Files.createDirectories(tmp.resolve("x"))));
+                () -> new Trainer(ResolvedRun.of(config(TINY, "model.width=6", "model.init_from=" + weights)), data(), Files.createDirectories(tmp.resolve("x"))));
         assertTrue(e.getMessage().contains("does not fit Shake-Shake-8 2x6d") && e.getMessage().contains("has shape"), e.getMessage());
     }
 
@@ -220,7 +220,7 @@ class CheckpointTest {
     @Test
     void aCheckpointOpensAsATensorDictWithItsMeta() throws IOException {
         Path run = Files.createDirectories(tmp.resolve("run"));
-        try (Trainer t = new Trainer(config(TINY, "epochs=1"), data(), run)) {
+        try (Trainer t = new Trainer(ResolvedRun.of(config(TINY, "epochs=1")), data(), run)) {
             t.run();
         }
         Map<String, Tensor> raw = TensorFiles.load(Checkpoints.latest(run).orElseThrow());

@@ -8,7 +8,7 @@ import java.io.IOException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** The process-wide settings a config asks for: cpu_conv_algorithm and cpu_allocator applied, and bad values named. */
+/** The process-wide settings a config asks for: cpu_conv_algorithm and cpu_allocator applied, and bad values named (when the run is resolved). */
 class ProcessSettingsTest {
     private final boolean winograd = CpuConvolution.isWinograd(), caching = CpuMemory.isCaching();
 
@@ -20,18 +20,18 @@ class ProcessSettingsTest {
 
     @Test
     void theConvolutionAlgorithmIsAppliedAsConfigured() throws IOException {
-        ProcessSettings.apply(ConfigLoaderTest.resolve("{\"cpu_conv_algorithm\": \"direct\", \"cpu_allocator\": \"system\"}"));
+        ProcessSettings.apply(ResolvedRun.of(ConfigLoaderTest.resolve("{\"cpu_conv_algorithm\": \"direct\", \"cpu_allocator\": \"system\"}")));
         assertFalse(CpuConvolution.isWinograd());
         assertFalse(CpuMemory.isCaching());
-        ProcessSettings.apply(ConfigLoaderTest.resolve("{}"));
+        ProcessSettings.apply(ResolvedRun.of(ConfigLoaderTest.resolve("{}")));
         assertEquals(CpuConvolution.winogradAvailable(), CpuConvolution.isWinograd(), "auto: Winograd wherever this build has it");
         assertTrue(CpuMemory.isCaching());
         RunConfig explicit = ConfigLoaderTest.resolve("{}", "cpu_conv_algorithm=winograd");
         if (CpuConvolution.winogradAvailable()) {
-            ProcessSettings.apply(explicit);
+            ProcessSettings.apply(ResolvedRun.of(explicit));
             assertTrue(CpuConvolution.isWinograd());
         } else {
-            String e = assertThrows(ConfigException.class, () -> ProcessSettings.check(explicit)).getMessage();
+            String e = assertThrows(ConfigException.class, () -> ResolvedRun.of(explicit)).getMessage();
             assertTrue(e.contains("libdnnl-dev"), e);
         }
     }

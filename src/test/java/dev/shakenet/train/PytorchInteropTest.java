@@ -50,7 +50,7 @@ class PytorchInteropTest {
         Path run = Files.createDirectories(tmp.resolve("run"));
         List<String> names = new ArrayList<>();
         List<Double> sums = new ArrayList<>();
-        try (Trainer t = new Trainer(CheckpointTest.config(CheckpointTest.TINY, "epochs=1"), CheckpointTest.data(), run)) {
+        try (Trainer t = new Trainer(ResolvedRun.of(CheckpointTest.config(CheckpointTest.TINY, "epochs=1")), CheckpointTest.data(), run)) {
             t.run();
             t.model().stateDict().forEach((name, tensor) -> {
                 names.add(name);

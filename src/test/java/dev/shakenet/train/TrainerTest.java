@@ -47,7 +47,7 @@ class TrainerTest {
                  "optimizer": {"lr": 0.05}, "schedule": {"type": "constant"}, "data": {"augment": false}, "eval_interval": 40}""",
                 "device=" + device, "precision=" + precision);
         List<EpochMetrics> metrics;
-        try (Trainer trainer = new Trainer(c, new Cifar10.Splits(images, images), tmp)) {
+        try (Trainer trainer = new Trainer(ResolvedRun.of(c), new Cifar10.Splits(images, images), tmp)) {
             metrics = trainer.run();
         }
         EpochMetrics last = metrics.getLast();
@@ -61,7 +61,7 @@ class TrainerTest {
         ImageSet images = noise(40, 2);
         RunConfig c = config("""
                 {"model": {"depth": 8, "width": 4}, "epochs": 3, "batch_size": 16, "device": "cpu", "eval_interval": 2}""");
-        try (Trainer trainer = new Trainer(c, new Cifar10.Splits(images, noise(10, 3)), tmp)) {
+        try (Trainer trainer = new Trainer(ResolvedRun.of(c), new Cifar10.Splits(images, noise(10, 3)), tmp)) {
             trainer.run();
         }
         List<String> lines = Files.readAllLines(tmp.resolve("metrics.jsonl"));
@@ -102,7 +102,7 @@ class TrainerTest {
         RunConfig c = config("""
                 {"model": {"depth": 8, "width": 16}, "epochs": 2, "batch_size": 64, "device": "cpu", "memory_format": "channels_last"}""");
         List<EpochMetrics> metrics;
-        try (Trainer trainer = new Trainer(c, data, tmp)) {
+        try (Trainer trainer = new Trainer(ResolvedRun.of(c), data, tmp)) {
             metrics = trainer.run();
         }
         double accuracy = metrics.getLast().testAccuracy();
