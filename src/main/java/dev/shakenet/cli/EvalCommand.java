@@ -1,18 +1,16 @@
 package dev.shakenet.cli;
 
 import dev.shakenet.data.Cifar10;
-import dev.shakenet.nn.ShakeResNet;
 import dev.shakenet.torch.Device;
-import dev.shakenet.torch.Generator;
 import dev.shakenet.train.Checkpoint;
 import dev.shakenet.train.ConfigLoader;
 import dev.shakenet.train.DataSource;
 import dev.shakenet.train.Devices;
 import dev.shakenet.train.Evaluator;
 import dev.shakenet.train.RunConfig;
+import dev.shakenet.train.TrainingModel;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -58,9 +56,8 @@ final class EvalCommand implements Callable<Integer> {
             RunConfig.Data data = new RunConfig.Data(dataPath != null ? dataPath : config.data().path(), false, false, 0, 0);
             Cifar10.Splits splits = DataSource.load(data);
             Evaluator.Result r;
-            try (Generator generator = Generator.create(Device.CPU, 0);
-                 ShakeResNet model = checkpoint.buildModel(on, config.memoryFormat(), generator)) {
-                r = new Evaluator(on, config.memoryFormat(), batchSize, config.precision()).evaluate(model, splits.test());
+            try (TrainingModel model = TrainingModel.fromCheckpoint(checkpoint, on)) {
+                r = new Evaluator(on, config.memoryFormat(), batchSize, config.precision()).evaluate(model.model(), splits.test());
             }
             if (format != Format.json) System.out.print(text(r, checkpoint.meta().epoch()));
             if (format != Format.text) System.out.println(json(r, checkpoint.meta().epoch()));

@@ -1,8 +1,10 @@
 package dev.shakenet.cli;
 
+import dev.shakenet.torch.Device;
 import dev.shakenet.torch.TensorFiles;
 import dev.shakenet.train.AtomicFiles;
 import dev.shakenet.train.Checkpoint;
+import dev.shakenet.train.TrainingModel;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -28,8 +30,9 @@ final class ExportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (Checkpoint checkpoint = Checkpoint.read(checkpointPath)) {
-            var weights = checkpoint.section(Checkpoint.MODEL);
+        // Through the model, on the CPU: what is written is what model.init_from loads, checked against the checkpoint's config.
+        try (Checkpoint checkpoint = Checkpoint.read(checkpointPath); TrainingModel model = TrainingModel.fromCheckpoint(checkpoint, Device.CPU)) {
+            var weights = model.model().stateDict();
             AtomicFiles.write(out, tmp -> TensorFiles.save(tmp, weights));
             System.out.println("wrote " + weights.size() + " tensors (epoch " + checkpoint.meta().epoch() + ") to " + out);
         }

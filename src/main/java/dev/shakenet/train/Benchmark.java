@@ -5,15 +5,12 @@ import dev.shakenet.bench.OpProfiler;
 import dev.shakenet.data.Batches;
 import dev.shakenet.data.Cifar10;
 import dev.shakenet.data.ImageSet;
-import dev.shakenet.nn.Init;
-import dev.shakenet.nn.Shake;
 import dev.shakenet.nn.ShakeResNet;
 import dev.shakenet.optim.Sgd;
 import dev.shakenet.torch.CpuConvolution;
 import dev.shakenet.torch.CpuMemory;
 import dev.shakenet.torch.Device;
 import dev.shakenet.torch.Functional;
-import dev.shakenet.torch.Generator;
 import dev.shakenet.torch.Tensor;
 import dev.shakenet.torch.TensorScope;
 import dev.shakenet.torch.Torch;
@@ -60,35 +57,32 @@ public final class Benchmark {
             throws IOException {
         RunConfig config = run.config();
         Device device = run.device();
-        ProcessSettings.apply(run);
-        Torch.manualSeed(config.seed());
         if (device.isCuda()) Torch.resetCudaPeakMemory(Math.max(device.index(), 0));
-        RunConfig.Model m = config.model();
         Map<String, Object> out = new LinkedHashMap<>();
-        out.put("config", config.name());
-        out.put("model", "Shake-Shake-" + m.depth() + " 2x" + m.width() + "d");
-        out.put("device", device.toString());
-        out.put("device_name", RunInfo.deviceName(device));
-        out.put("precision", config.precision().name().toLowerCase());
-        out.put("memory_format", config.memoryFormat().name().toLowerCase());
-        out.put("threads", Torch.numThreads());
-        out.put("cpu_allocator", config.cpuAllocator().name().toLowerCase());
-        out.put("cpu_conv_algorithm", config.cpuConvAlgorithm().name().toLowerCase());
-        out.put("cpu_winograd", CpuConvolution.isWinograd());
-        out.put("batch_size", config.batchSize());
-        out.put("eval_batch_size", config.evalBatchSize());
-        out.put("libtorch", Torch.version());
-        out.put("shakenet", RunInfo.shakenetVersion());
-        out.put("jvm_gc", garbageCollectors());
-        out.put("data", dataSource);
-        out.put("warmup_steps", warmup);
-        out.put("timed_steps", steps);
         double trainGflop;
-        try (Generator init = Generator.create(Device.CPU, config.seed()); Generator shake = Generator.create(device, config.seed() + 1);
-             ShakeResNet model = new ShakeResNet(m.depth(), m.width(), Cifar10.CLASSES, new Shake(m.shakeForward(), m.shakeBackward(), m.shakeLevel()),
-                     shake, new Init(device, config.memoryFormat(), init));
-             Sgd sgd = new Sgd(model.parameters(), new Sgd.Options(config.optimizer().momentum(), config.optimizer().dampening(),
-                     config.optimizer().weightDecay(), config.optimizer().nesterov()))) {
+        // The model first: creating it applies the config's process settings (threads, Winograd) the header reports.
+        try (TrainingModel training = TrainingModel.create(run)) {
+            ShakeResNet model = training.model();
+            Sgd sgd = training.sgd();
+            RunConfig.Model m = config.model();
+            out.put("config", config.name());
+            out.put("model", "Shake-Shake-" + m.depth() + " 2x" + m.width() + "d");
+            out.put("device", device.toString());
+            out.put("device_name", RunInfo.deviceName(device));
+            out.put("precision", config.precision().name().toLowerCase());
+            out.put("memory_format", config.memoryFormat().name().toLowerCase());
+            out.put("threads", Torch.numThreads());
+            out.put("cpu_allocator", config.cpuAllocator().name().toLowerCase());
+            out.put("cpu_conv_algorithm", config.cpuConvAlgorithm().name().toLowerCase());
+            out.put("cpu_winograd", CpuConvolution.isWinograd());
+            out.put("batch_size", config.batchSize());
+            out.put("eval_batch_size", config.evalBatchSize());
+            out.put("libtorch", Torch.version());
+            out.put("shakenet", RunInfo.shakenetVersion());
+            out.put("jvm_gc", garbageCollectors());
+            out.put("data", dataSource);
+            out.put("warmup_steps", warmup);
+            out.put("timed_steps", steps);
             out.put("parameters", model.parameterCount());
             TrainStep step = new TrainStep(model, sgd, device, config.memoryFormat(), config.precision());
             double forwardGflop = 2.0 * ModelArithmetic.forwardMultiplyAdds(m.depth(), m.width(), Cifar10.CLASSES) / 1e9;

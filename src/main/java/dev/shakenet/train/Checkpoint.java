@@ -82,23 +82,6 @@ public final class Checkpoint implements AutoCloseable {
         }
     }
 
-    /** The checkpoint's model, built from its config on {@code device} with its weights loaded, in eval mode. */
-    public dev.shakenet.nn.ShakeResNet buildModel(dev.shakenet.torch.Device device, dev.shakenet.torch.MemoryFormat format,
-                                                  dev.shakenet.torch.Generator generator) {
-        RunConfig.Model m = config().model();
-        var model = new dev.shakenet.nn.ShakeResNet(m.depth(), m.width(), dev.shakenet.data.Cifar10.CLASSES,
-                new dev.shakenet.nn.Shake(m.shakeForward(), m.shakeBackward(), m.shakeLevel()), generator,
-                new dev.shakenet.nn.Init(device, format, generator));
-        try {
-            model.loadStateDict(section(MODEL));
-        } catch (IllegalArgumentException e) {
-            model.close();
-            throw new CheckpointException("the checkpoint's weights do not fit its own config's model: " + e.getMessage());
-        }
-        model.train(false);
-        return model;
-    }
-
     /** Writes this checkpoint to {@code file} atomically. */
     public void write(Path file) throws IOException {
         Map<String, Tensor> all = new LinkedHashMap<>(tensors);

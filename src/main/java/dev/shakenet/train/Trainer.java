@@ -2,8 +2,6 @@ package dev.shakenet.train;
 
 import dev.shakenet.data.Batches;
 import dev.shakenet.data.Cifar10;
-import dev.shakenet.nn.Init;
-import dev.shakenet.nn.Shake;
 import dev.shakenet.nn.ShakeResNet;
 import dev.shakenet.optim.LrSchedule;
 import dev.shakenet.optim.Sgd;
@@ -37,8 +35,7 @@ public final class Trainer implements AutoCloseable {
     private final Cifar10.Splits data;
     private final Device device;
     private final MemoryFormat format;
-    private final Generator initGenerator;
-    private final Generator shakeGenerator;
+    private final TrainingModel training;
     private final ShakeResNet model;
     private final Sgd sgd;
     private final int stepsPerEpoch;
@@ -65,15 +62,10 @@ public final class Trainer implements AutoCloseable {
         this.runDir = runDir;
         this.device = run.device();
         this.format = config.memoryFormat();
-        ProcessSettings.apply(run);
-        Torch.manualSeed(config.seed());
-        initGenerator = Generator.create(Device.CPU, config.seed());
-        shakeGenerator = Generator.create(device, config.seed() + 1);
+        training = TrainingModel.create(run);
+        model = training.model();
+        sgd = training.sgd();
         RunConfig.Model m = config.model();
-        model = new ShakeResNet(m.depth(), m.width(), Cifar10.CLASSES, new Shake(m.shakeForward(), m.shakeBackward(), m.shakeLevel()),
-                shakeGenerator, new Init(device, format, initGenerator));
-        RunConfig.Optimizer o = config.optimizer();
-        sgd = new Sgd(model.parameters(), new Sgd.Options(o.momentum(), o.dampening(), o.weightDecay(), o.nesterov()));
         stepsPerEpoch = Batches.batchCount(data.train().count(), config.batchSize());
         schedule = Schedules.of(config, stepsPerEpoch);
         evaluator = new Evaluator(device, format, config.evalBatchSize(), config.precision());
@@ -181,7 +173,7 @@ public final class Trainer implements AutoCloseable {
         for (int i = 0; i < ready.length; i++) readyBytes[i] = (byte) (ready[i] ? 1 : 0);
         try (TensorScope scope = TensorScope.open(); Generator cpuDefault = Generator.defaultFor(Device.CPU)) {
             tensors.put(Checkpoint.MOMENTUM_READY, Tensor.fromBytes(readyBytes, readyBytes.length));
-            tensors.put(Checkpoint.RNG_SHAKE, shakeGenerator.state());
+            tensors.put(Checkpoint.RNG_SHAKE, training.shakeGenerator().state());
             tensors.put(Checkpoint.RNG_TORCH_CPU, cpuDefault.state());
             double[] scaler = step.scalerState();
             if (scaler != null) tensors.put(Checkpoint.LOSS_SCALE, Tensor.fromDoubles(scaler, scaler.length));
@@ -211,7 +203,7 @@ public final class Trainer implements AutoCloseable {
         boolean[] ready = new boolean[readyBytes.length];
         for (int i = 0; i < ready.length; i++) ready[i] = readyBytes[i] != 0;
         if (sgd.options().momentum() != 0) sgd.restore(buffers, ready);
-        shakeGenerator.setState(checkpoint.tensor(Checkpoint.RNG_SHAKE));
+        training.shakeGenerator().setState(checkpoint.tensor(Checkpoint.RNG_SHAKE));
         try (Generator cpuDefault = Generator.defaultFor(Device.CPU)) {
             cpuDefault.setState(checkpoint.tensor(Checkpoint.RNG_TORCH_CPU));
         }
@@ -254,9 +246,6 @@ public final class Trainer implements AutoCloseable {
     @Override
     public void close() throws IOException {
         metrics.close();
-        sgd.close();
-        model.close();
-        shakeGenerator.close();
-        initGenerator.close();
+        training.close();
     }
 }

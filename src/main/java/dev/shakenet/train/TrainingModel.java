@@ -1,0 +1,109 @@
+package dev.shakenet.train;
+
+import dev.shakenet.data.Cifar10;
+import dev.shakenet.nn.Init;
+import dev.shakenet.nn.Shake;
+import dev.shakenet.nn.ShakeResNet;
+import dev.shakenet.optim.Sgd;
+import dev.shakenet.torch.Device;
+import dev.shakenet.torch.Generator;
+import dev.shakenet.torch.Torch;
+
+/**
+ * The network a config describes and what training it draws on: the ShakeResNet, its SGD
+ * optimizer, and its two generators (initial weights on the CPU seeded {@code seed}, shake
+ * coefficients on the device seeded {@code seed+1}). The one place the model is built, for
+ * training, benchmarking, evaluation and export alike; it owns all of them and closes them together.
+ */
+public final class TrainingModel implements AutoCloseable {
+    private final RunConfig config;
+    private final Device device;
+    private final Generator initGenerator;
+    private final Generator shakeGenerator;
+    private final ShakeResNet model;
+    private final Sgd sgd; // null in a model built for evaluation
+
+    private TrainingModel(RunConfig config, Device device, boolean withOptimizer) {
+        this.config = config;
+        this.device = device;
+        initGenerator = Generator.create(Device.CPU, config.seed());
+        Generator shake = null;
+        ShakeResNet built = null;
+        try {
+            shake = Generator.create(device, config.seed() + 1);
+            built = network(config, device, initGenerator, shake);
+            RunConfig.Optimizer o = config.optimizer();
+            sgd = withOptimizer ? new Sgd(built.parameters(), new Sgd.Options(o.momentum(), o.dampening(), o.weightDecay(), o.nesterov())) : null;
+        } catch (RuntimeException e) {
+            if (built != null) built.close();
+            if (shake != null) shake.close();
+            initGenerator.close();
+            throw e;
+        }
+        shakeGenerator = shake;
+        model = built;
+    }
+
+    /**
+     * A new model with the paper's initialization, and its optimizer, for {@code run}. The
+     * config's process-wide settings are applied and libtorch's default generators seeded first:
+     * the model's tensors are made under them.
+     */
+    public static TrainingModel create(ResolvedRun run) {
+        ProcessSettings.apply(run);
+        Torch.manualSeed(run.config().seed());
+        return new TrainingModel(run.config(), run.device(), true);
+    }
+
+    /** A checkpoint's model, built from the checkpoint's own config on {@code device} with its weights loaded, in eval mode; no optimizer. */
+    public static TrainingModel fromCheckpoint(Checkpoint checkpoint, Device device) {
+        TrainingModel built = new TrainingModel(checkpoint.config(), device, false);
+        try {
+            built.model.loadStateDict(checkpoint.section(Checkpoint.MODEL));
+        } catch (IllegalArgumentException e) {
+            built.close();
+            throw new CheckpointException("the checkpoint's weights do not fit its own config's model: " + e.getMessage());
+        }
+        built.model.train(false);
+        return built;
+    }
+
+    /** Shake-Shake-{depth} 2x{width}d for CIFAR-10, as the config's model section says. */
+    private static ShakeResNet network(RunConfig config, Device device, Generator init, Generator shake) {
+        RunConfig.Model m = config.model();
+        return new ShakeResNet(m.depth(), m.width(), Cifar10.CLASSES, new Shake(m.shakeForward(), m.shakeBackward(), m.shakeLevel()), shake,
+                new Init(device, config.memoryFormat(), init));
+    }
+
+    /** The config the model was built from. */
+    public RunConfig config() {
+        return config;
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    public ShakeResNet model() {
+        return model;
+    }
+
+    /** The optimizer; a model built from a checkpoint for evaluation has none. */
+    public Sgd sgd() {
+        if (sgd == null) throw new IllegalStateException("a model built for evaluation has no optimizer");
+        return sgd;
+    }
+
+    /** Draws the shake coefficients (its state belongs in checkpoints). */
+    public Generator shakeGenerator() {
+        return shakeGenerator;
+    }
+
+    @Override
+    public void close() {
+        if (sgd != null) sgd.close();
+        model.close();
+        shakeGenerator.close();
+        initGenerator.close();
+    }
+}
