@@ -57,7 +57,7 @@ final class EvalCommand implements Callable<Integer> {
             Cifar10.Splits splits = DataSource.load(data);
             Evaluator.Result r;
             try (TrainingModel model = TrainingModel.fromCheckpoint(checkpoint, on)) {
-                r = new Evaluator(on, config.memoryFormat(), batchSize, config.precision()).evaluate(model.model(), splits.test());
+                r = new Evaluator(model.forwardPass(), batchSize).evaluate(splits.test());
             }
             if (format != Format.json) System.out.print(text(r, checkpoint.meta().epoch()));
             if (format != Format.text) System.out.println(json(r, checkpoint.meta().epoch()));
@@ -72,12 +72,13 @@ final class EvalCommand implements Callable<Integer> {
         double[] perClass = r.perClassAccuracy();
         s.append("per-class accuracy\n");
         for (int c = 0; c < perClass.length; c++) s.append(String.format("  %-10s %6.2f%%%n", Cifar10.CLASS_NAMES.get(c), 100 * perClass[c]));
+        int classes = r.confusion().length;
         s.append("\nconfusion matrix (rows: true class, columns: predicted)\n           ");
-        for (int c = 0; c < 10; c++) s.append(String.format("%6.5s", Cifar10.CLASS_NAMES.get(c)));
+        for (int c = 0; c < classes; c++) s.append(String.format("%6.5s", Cifar10.CLASS_NAMES.get(c)));
         s.append('\n');
-        for (int t = 0; t < 10; t++) {
+        for (int t = 0; t < classes; t++) {
             s.append(String.format("%-10s ", Cifar10.CLASS_NAMES.get(t)));
-            for (int p = 0; p < 10; p++) s.append(String.format("%6d", r.confusion()[t][p]));
+            for (int p = 0; p < classes; p++) s.append(String.format("%6d", r.confusion()[t][p]));
             s.append('\n');
         }
         return s.toString();

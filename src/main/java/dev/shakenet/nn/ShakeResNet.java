@@ -63,6 +63,11 @@ public final class ShakeResNet extends Module {
         }
     }
 
+    /** The classifier's outputs: one logit per class. */
+    public int classes() {
+        return (int) fc.namedParameters().get("bias").shape()[0];
+    }
+
     /** The generator of the shake coefficients (its state belongs in checkpoints). */
     public Generator shakeGenerator() {
         return shakeGenerator;

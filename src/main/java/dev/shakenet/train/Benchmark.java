@@ -84,7 +84,8 @@ public final class Benchmark {
             out.put("warmup_steps", warmup);
             out.put("timed_steps", steps);
             out.put("parameters", model.parameterCount());
-            TrainStep step = new TrainStep(model, sgd, device, config.memoryFormat(), config.precision());
+            TrainStep step = new TrainStep(training);
+            ForwardPass forward = training.forwardPass();
             double forwardGflop = 2.0 * ModelArithmetic.forwardMultiplyAdds(m.depth(), m.width(), Cifar10.CLASSES) / 1e9;
             trainGflop = 3 * forwardGflop;
             Map<String, Object> arithmetic = new LinkedHashMap<>();
@@ -93,10 +94,10 @@ public final class Benchmark {
             arithmetic.put("counted", "2 FLOP per multiply-add of the convolutions and the linear layer, from the shapes run; "
                     + "a training step counts 3 forward passes (forward, input gradients, weight gradients)");
             out.put("arithmetic", arithmetic);
-            out.put("train_step_with_data", finishSection(device, withData(config, data.train(), step, device, steps, warmup), trainGflop));
-            out.put("model_step", finishSection(device, modelOnly(config, data.train(), step, model, sgd, device, steps, warmup), trainGflop));
-            out.put("eval", finishSection(device, evaluation(config, data.test(), model, device, steps, warmup), forwardGflop));
-            if (profileSteps > 0) out.put("profile", profile(config, data.train(), step, device, profileSteps));
+            out.put("train_step_with_data", finishSection(device, withData(config, data.train(), forward, step, device, steps, warmup), trainGflop));
+            out.put("model_step", finishSection(device, modelOnly(config, data.train(), forward, model, sgd, device, steps, warmup), trainGflop));
+            out.put("eval", finishSection(device, evaluation(config, data.test(), forward, device, steps, warmup), forwardGflop));
+            if (profileSteps > 0) out.put("profile", profile(config, data.train(), forward, step, device, profileSteps));
         }
         Map<String, Object> ceiling = ConvolutionCeiling.measure(device, config.precision(), config.memoryFormat(), steps, warmup);
         double ceilingRate = ((Stats) ceiling.get("gflop_per_second")).median();
@@ -126,7 +127,8 @@ public final class Benchmark {
         return section;
     }
 
-    private static Map<String, Object> withData(RunConfig config, ImageSet train, TrainStep step, Device device, int steps, int warmup) {
+    private static Map<String, Object> withData(RunConfig config, ImageSet train, ForwardPass forward, TrainStep step, Device device, int steps,
+                                                int warmup) {
         double[] seconds = new double[steps];
         int batch = config.batchSize();
         try (Batches batches = Batches.training(repeat(train, batch * (steps + warmup)), batch, config.seed(), 0, config.data().augment(),
@@ -134,8 +136,7 @@ public final class Benchmark {
             for (int i = 0; i < warmup + steps; i++) {
                 long start = System.nanoTime();
                 try (TensorScope scope = TensorScope.open()) {
-                    Tensor[] xy = step.upload(batches.next());
-                    step.run(xy[0], xy[1], config.optimizer().lr());
+                    step.run(forward.upload(batches.next()), config.optimizer().lr());
                     Torch.synchronize(device);
                 }
                 if (i >= warmup) seconds[i - warmup] = (System.nanoTime() - start) / 1e9;
@@ -144,16 +145,16 @@ public final class Benchmark {
         return timing(seconds, batch);
     }
 
-    private static Map<String, Object> modelOnly(RunConfig config, ImageSet train, TrainStep step, ShakeResNet model, Sgd sgd, Device device,
-                                                 int steps, int warmup) {
-        int batch = config.batchSize();
-        double[] total = new double[steps], forward = new double[steps], backward = new double[steps], optimizer = new double[steps];
+    private static Map<String, Object> modelOnly(RunConfig config, ImageSet train, ForwardPass forward, ShakeResNet model, Sgd sgd,
+                                                 Device device, int steps, int warmup) {
+        int batchSize = config.batchSize();
+        double[] total = new double[steps], forwardAndLoss = new double[steps], backward = new double[steps], optimizer = new double[steps];
         try (TensorScope scope = TensorScope.open()) {
-            Tensor[] xy = firstBatch(config, train, step);
+            ForwardPass.DeviceBatch onDevice = firstBatch(config, train, forward);
             for (int i = 0; i < warmup + steps; i++) {
                 try (TensorScope stepScope = TensorScope.open()) {
                     long t0 = System.nanoTime();
-                    Tensor loss = Functional.crossEntropy(step.forward(xy[0]), xy[1]);
+                    Tensor loss = Functional.crossEntropy(forward.forward(onDevice.images()), onDevice.labels());
                     model.zeroGrad();
                     Torch.synchronize(device);
                     long t1 = System.nanoTime();
@@ -164,7 +165,7 @@ public final class Benchmark {
                     Torch.synchronize(device);
                     long t3 = System.nanoTime();
                     if (i >= warmup) {
-                        forward[i - warmup] = (t1 - t0) / 1e9;
+                        forwardAndLoss[i - warmup] = (t1 - t0) / 1e9;
                         backward[i - warmup] = (t2 - t1) / 1e9;
                         optimizer[i - warmup] = (t3 - t2) / 1e9;
                         total[i - warmup] = (t3 - t0) / 1e9;
@@ -172,27 +173,27 @@ public final class Benchmark {
                 }
             }
         }
-        Map<String, Object> out = timing(total, batch);
+        Map<String, Object> out = timing(total, batchSize);
         Map<String, Object> phases = new LinkedHashMap<>();
-        phases.put("forward_and_loss", Stats.of(forward));
+        phases.put("forward_and_loss", Stats.of(forwardAndLoss));
         phases.put("backward", Stats.of(backward));
         phases.put("optimizer", Stats.of(optimizer));
         out.put("phase_seconds", phases);
         return out;
     }
 
-    private static Map<String, Object> evaluation(RunConfig config, ImageSet test, ShakeResNet model, Device device, int steps, int warmup) {
+    private static Map<String, Object> evaluation(RunConfig config, ImageSet test, ForwardPass forward, Device device, int steps, int warmup) {
         int batch = config.evalBatchSize();
         double[] seconds = new double[steps];
+        ShakeResNet model = forward.model();
         model.train(false);
         try (TensorScope scope = TensorScope.open(); var noGrad = Torch.noGrad();
              Batches batches = Batches.evaluation(repeat(test, batch), batch)) {
-            TrainStep forwardOnly = new TrainStep(model, null, device, config.memoryFormat(), config.precision());
-            Tensor[] xy = forwardOnly.upload(batches.next());
+            ForwardPass.DeviceBatch onDevice = forward.upload(batches.next());
             for (int i = 0; i < warmup + steps; i++) {
                 long start = System.nanoTime();
                 try (TensorScope stepScope = TensorScope.open()) {
-                    Functional.countCorrect(forwardOnly.forward(xy[0]), xy[1]);
+                    Functional.countCorrect(forward.forward(onDevice.images()), onDevice.labels());
                     Torch.synchronize(device);
                 }
                 if (i >= warmup) seconds[i - warmup] = (System.nanoTime() - start) / 1e9;
@@ -204,10 +205,10 @@ public final class Benchmark {
     }
 
     /** One augmented training batch on the device, for the measurements that reuse a single batch. */
-    private static Tensor[] firstBatch(RunConfig config, ImageSet train, TrainStep step) {
+    private static ForwardPass.DeviceBatch firstBatch(RunConfig config, ImageSet train, ForwardPass forward) {
         int batch = config.batchSize();
         try (Batches batches = Batches.training(repeat(train, batch), batch, config.seed(), 0, true)) {
-            return step.upload(batches.next());
+            return forward.upload(batches.next());
         }
     }
 
@@ -215,10 +216,10 @@ public final class Benchmark {
      * Where a training step's time goes: libtorch's profiler over {@code steps} model steps, the
      * ops with the most self time first (self: not counting the ops they called).
      */
-    private static Map<String, Object> profile(RunConfig config, ImageSet train, TrainStep step, Device device, int steps) {
+    private static Map<String, Object> profile(RunConfig config, ImageSet train, ForwardPass forward, TrainStep step, Device device, int steps) {
         Map<String, Object> out = new LinkedHashMap<>();
         try (TensorScope scope = TensorScope.open()) {
-            Tensor[] xy = firstBatch(config, train, step);
+            ForwardPass.DeviceBatch onDevice = firstBatch(config, train, forward);
             List<OpProfiler.Op> ops;
             long start;
             OpProfiler profiler = OpProfiler.start();
@@ -226,7 +227,7 @@ public final class Benchmark {
                 start = System.nanoTime();
                 for (int i = 0; i < steps; i++) {
                     try (TensorScope stepScope = TensorScope.open()) {
-                        step.run(xy[0], xy[1], config.optimizer().lr());
+                        step.run(onDevice, config.optimizer().lr());
                         Torch.synchronize(device);
                     }
                 }

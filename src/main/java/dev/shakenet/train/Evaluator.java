@@ -6,7 +6,6 @@ import dev.shakenet.nn.ShakeResNet;
 import dev.shakenet.torch.DType;
 import dev.shakenet.torch.Device;
 import dev.shakenet.torch.Functional;
-import dev.shakenet.torch.MemoryFormat;
 import dev.shakenet.torch.Tensor;
 import dev.shakenet.torch.TensorScope;
 import dev.shakenet.torch.Torch;
@@ -30,43 +29,38 @@ public final class Evaluator {
         }
     }
 
-    private final Device device;
-    private final MemoryFormat format;
+    private final ForwardPass forward;
     private final int batchSize;
-    private final Precision precision;
 
-    public Evaluator(Device device, MemoryFormat format, int batchSize, Precision precision) {
-        this.device = device;
-        this.format = format;
+    /** Feeds the model as {@code forward} does (the training run's device, layout and precision), {@code batchSize} images at a time. */
+    public Evaluator(ForwardPass forward, int batchSize) {
+        this.forward = forward;
         this.batchSize = batchSize;
-        this.precision = precision;
     }
 
-    public Result evaluate(ShakeResNet model, ImageSet set) {
+    public Result evaluate(ImageSet set) {
         long start = System.nanoTime();
+        ShakeResNet model = forward.model();
+        Device device = forward.device();
         boolean wasTraining = model.isTraining();
         model.train(false);
-        long[][] confusion = new long[10][10];
+        int classes = model.classes();
+        long[][] confusion = new long[classes][classes];
         try (TensorScope scope = TensorScope.open(); var noGrad = Torch.noGrad(); Batches batches = Batches.evaluation(set, batchSize, device.isCuda())) {
             Tensor lossSum = Tensor.zeros(DType.FLOAT64, device);
             while (batches.hasNext()) {
                 StopRequest.check();
                 Batches.Batch batch = batches.next();
                 try (TensorScope step = TensorScope.open()) {
-                    Tensor x = Tensor.fromFloats(batch.images(), batch.size(), 3, 32, 32).to(device, null, format, false);
-                    Tensor y = Tensor.fromLongs(batch.labels(), batch.size()).to(device);
-                    Tensor logits;
-                    try (var amp = dev.shakenet.torch.Autocast.enter(device, precision.autocastDtype())) {
-                        logits = model.forward(x);
-                    }
-                    if (logits.dtype() != DType.FLOAT32) logits = logits.to(DType.FLOAT32);
-                    lossSum.addInPlace(Functional.crossEntropy(logits, y).mul(batch.size()));
+                    ForwardPass.DeviceBatch onDevice = forward.upload(batch);
+                    Tensor logits = forward.forward(onDevice.images());
+                    lossSum.addInPlace(Functional.crossEntropy(logits, onDevice.labels()).mul(batch.size()));
                     long[] predicted = Functional.argmax(logits, 1).to(Device.CPU).toLongArray();
                     for (int i = 0; i < batch.size(); i++) confusion[(int) batch.labels()[i]][(int) predicted[i]]++;
                 }
             }
             long right = 0;
-            for (int c = 0; c < 10; c++) right += confusion[c][c];
+            for (int c = 0; c < classes; c++) right += confusion[c][c];
             return new Result(lossSum.item() / set.count(), (double) right / set.count(), right, set.count(), confusion,
                     (System.nanoTime() - start) / 1e9);
         } finally {

@@ -9,7 +9,6 @@ import dev.shakenet.torch.DType;
 import dev.shakenet.torch.Device;
 import dev.shakenet.torch.Functional;
 import dev.shakenet.torch.Generator;
-import dev.shakenet.torch.MemoryFormat;
 import dev.shakenet.torch.Tensor;
 import dev.shakenet.torch.TensorFiles;
 import dev.shakenet.torch.TensorScope;
@@ -34,7 +33,6 @@ public final class Trainer implements AutoCloseable {
     private final RunConfig config;
     private final Cifar10.Splits data;
     private final Device device;
-    private final MemoryFormat format;
     private final TrainingModel training;
     private final ShakeResNet model;
     private final Sgd sgd;
@@ -61,15 +59,14 @@ public final class Trainer implements AutoCloseable {
         this.data = data;
         this.runDir = runDir;
         this.device = run.device();
-        this.format = config.memoryFormat();
         training = TrainingModel.create(run);
         model = training.model();
         sgd = training.sgd();
         RunConfig.Model m = config.model();
         stepsPerEpoch = Batches.batchCount(data.train().count(), config.batchSize());
         schedule = Schedules.of(config, stepsPerEpoch);
-        evaluator = new Evaluator(device, format, config.evalBatchSize(), config.precision());
-        step = new TrainStep(model, sgd, device, format, config.precision());
+        evaluator = new Evaluator(training.forwardPass(), config.evalBatchSize());
+        step = new TrainStep(training);
         checkpoints = new Checkpoints(runDir, config.checkpoint().keepLast(), config.checkpoint().keepBest());
         progress = Progress.forConsole(config.epochs(), config.logInterval());
         if (resumeFrom != null) {
@@ -81,7 +78,8 @@ public final class Trainer implements AutoCloseable {
         metrics = new MetricsLog(runDir);
         LOG.info("Shake-Shake-{} 2x{}d ({} parameters) on {} ({} threads, {}, {}), {} training / {} test images, {} steps per epoch",
                 m.depth(), m.width(), String.format("%,d", model.parameterCount()), device, Torch.numThreads(),
-                format.name().toLowerCase(), config.precision().name().toLowerCase(), data.train().count(), data.test().count(), stepsPerEpoch);
+                config.memoryFormat().name().toLowerCase(), config.precision().name().toLowerCase(), data.train().count(), data.test().count(),
+                stepsPerEpoch);
     }
 
     /** Runs the epochs of the config not done yet; returns their metrics. */
@@ -123,10 +121,10 @@ public final class Trainer implements AutoCloseable {
                 Batches.Batch batch = batches.next();
                 lr = schedule.lr((long) epoch * stepsPerEpoch + batch.index(), epoch);
                 try (TensorScope stepScope = TensorScope.open()) {
-                    Tensor[] xy = step.upload(batch);                    // (N,3,32,32), (N)
-                    TrainStep.Output out = step.run(xy[0], xy[1], lr);   // forward, loss, backward, SGD
+                    ForwardPass.DeviceBatch onDevice = training.forwardPass().upload(batch); // (N,3,32,32), (N)
+                    TrainStep.Output out = step.run(onDevice, lr);                         // forward, loss, backward, SGD
                     lossSum.addInPlace(out.loss().mul(batch.size()));
-                    correct.addInPlace(Functional.countCorrect(out.logits(), xy[1]));
+                    correct.addInPlace(Functional.countCorrect(out.logits(), onDevice.labels()));
                 }
                 images += batch.size();
                 if (progress.due(batch.index() + 1, batches.count())) {
@@ -138,7 +136,7 @@ public final class Trainer implements AutoCloseable {
             double trainSeconds = (System.nanoTime() - start) / 1e9;
             double trainLoss = lossSum.item() / images, trainAccuracy = correct.item() / images;
             Evaluator.Result test = null;
-            if ((epoch + 1) % config.evalInterval() == 0 || epoch + 1 == config.epochs()) test = evaluator.evaluate(model, data.test());
+            if ((epoch + 1) % config.evalInterval() == 0 || epoch + 1 == config.epochs()) test = evaluator.evaluate(data.test());
             EpochMetrics line = new EpochMetrics(epoch + 1, lr, trainLoss, trainAccuracy, test == null ? null : test.loss(),
                     test == null ? null : test.accuracy(), images / trainSeconds, (System.nanoTime() - start) / 1e9);
             metrics.write(line);

@@ -22,6 +22,7 @@ public final class TrainingModel implements AutoCloseable {
     private final Generator shakeGenerator;
     private final ShakeResNet model;
     private final Sgd sgd; // null in a model built for evaluation
+    private final ForwardPass forwardPass;
 
     private TrainingModel(RunConfig config, Device device, boolean withOptimizer) {
         this.config = config;
@@ -42,6 +43,7 @@ public final class TrainingModel implements AutoCloseable {
         }
         shakeGenerator = shake;
         model = built;
+        forwardPass = new ForwardPass(model, device, config.memoryFormat(), config.precision());
     }
 
     /**
@@ -92,6 +94,11 @@ public final class TrainingModel implements AutoCloseable {
     public Sgd sgd() {
         if (sgd == null) throw new IllegalStateException("a model built for evaluation has no optimizer");
         return sgd;
+    }
+
+    /** Batches to the device and the forward pass, in the config's memory format and precision. */
+    public ForwardPass forwardPass() {
+        return forwardPass;
     }
 
     /** Draws the shake coefficients (its state belongs in checkpoints). */
