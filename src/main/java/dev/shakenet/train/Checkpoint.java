@@ -1,13 +1,20 @@
 package dev.shakenet.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.shakenet.nn.ShakeResNet;
+import dev.shakenet.optim.Sgd;
+import dev.shakenet.torch.Device;
+import dev.shakenet.torch.Generator;
 import dev.shakenet.torch.Tensor;
 import dev.shakenet.torch.TensorFiles;
+import dev.shakenet.torch.Torch;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -47,6 +54,72 @@ public final class Checkpoint implements AutoCloseable {
     public Checkpoint(Meta meta, Map<String, Tensor> tensors) {
         this.meta = meta;
         this.tensors = tensors;
+    }
+
+    /**
+     * The state of {@code training} after {@code epoch} epochs ({@code step} updates), with the
+     * best test accuracy so far and its epoch. Weights and momentum are shared with the model,
+     * not copied: write the checkpoint before training goes on. Closing it leaves the model intact.
+     */
+    public static Checkpoint capture(TrainingModel training, int epoch, long step, Double bestTestAccuracy, Integer bestEpoch) {
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        try {
+            // detach(): the checkpoint's own handles on the model's storage, so that closing it frees only those.
+            training.model().stateDict().forEach((name, t) -> tensors.put(MODEL + name, t.detach().unscoped()));
+            List<String> names = List.copyOf(training.model().namedParameters().keySet());
+            Sgd sgd = training.sgd();
+            List<Tensor> buffers = sgd.momentumBuffers();
+            for (int i = 0; i < buffers.size(); i++) tensors.put(MOMENTUM + names.get(i), buffers.get(i).detach().unscoped());
+            boolean[] ready = sgd.bufferReady();
+            byte[] readyBytes = new byte[ready.length];
+            for (int i = 0; i < ready.length; i++) readyBytes[i] = (byte) (ready[i] ? 1 : 0);
+            tensors.put(MOMENTUM_READY, Tensor.fromBytes(readyBytes, readyBytes.length).unscoped());
+            tensors.put(RNG_SHAKE, training.shakeGenerator().state().unscoped());
+            try (Generator cpuDefault = Generator.defaultFor(Device.CPU)) {
+                tensors.put(RNG_TORCH_CPU, cpuDefault.state().unscoped());
+            }
+            LossScaler scaler = training.lossScaler();
+            if (scaler != null) tensors.put(LOSS_SCALE, Tensor.fromDoubles(scaler.state(), scaler.state().length).unscoped());
+        } catch (RuntimeException e) {
+            tensors.values().forEach(Tensor::close);
+            throw e;
+        }
+        Meta meta = new Meta(FORMAT, epoch, step, bestTestAccuracy, bestEpoch, ConfigLoader.JSON.valueToTree(training.config()),
+                RunInfo.shakenetVersion(), Torch.version());
+        return new Checkpoint(meta, tensors);
+    }
+
+    /**
+     * Puts this checkpoint's state into {@code training}, built for the same model shape: weights
+     * and batch-norm statistics, momentum, the shake and default CPU generators, the loss scale.
+     */
+    public void restore(TrainingModel training) {
+        ShakeResNet model = training.model();
+        try {
+            model.loadStateDict(section(MODEL));
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException("the checkpoint does not fit this model: " + e.getMessage());
+        }
+        Sgd sgd = training.sgd();
+        byte[] readyBytes = tensor(MOMENTUM_READY).toByteArray();
+        boolean[] ready = new boolean[readyBytes.length];
+        for (int i = 0; i < ready.length; i++) ready[i] = readyBytes[i] != 0;
+        if (sgd.options().momentum() != 0) {
+            Map<String, Tensor> momentum = section(MOMENTUM);
+            List<Tensor> buffers = new ArrayList<>();
+            for (String name : model.namedParameters().keySet()) {
+                Tensor b = momentum.get(name);
+                if (b == null) throw new CheckpointException("the checkpoint has no momentum buffer for " + name);
+                buffers.add(b);
+            }
+            sgd.restore(buffers, ready);
+        }
+        training.shakeGenerator().setState(tensor(RNG_SHAKE));
+        try (Generator cpuDefault = Generator.defaultFor(Device.CPU)) {
+            cpuDefault.setState(tensor(RNG_TORCH_CPU));
+        }
+        Tensor scale = tensors.get(LOSS_SCALE);
+        if (scale != null && training.lossScaler() != null) training.lossScaler().restore(scale.toDoubleArray());
     }
 
     public Meta meta() {

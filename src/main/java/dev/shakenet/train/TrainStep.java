@@ -27,7 +27,7 @@ public final class TrainStep {
         this.sgd = training.sgd();
         this.params = model.parameters();
         this.forward = training.forwardPass();
-        this.scaler = training.config().precision() == Precision.FP16 ? new LossScaler() : null;
+        this.scaler = training.lossScaler();
     }
 
     public Output run(ForwardPass.DeviceBatch batch, double lr) {
@@ -43,14 +43,5 @@ public final class TrainStep {
             if (scaler.update(overflow)) sgd.step(lr);
         }
         return new Output(loss.detach(), logits.detach());
-    }
-
-    /** The loss scaler's {scale, clean steps}, or null without one (for checkpoints). */
-    double[] scalerState() {
-        return scaler == null ? null : scaler.state();
-    }
-
-    void restoreScaler(double[] state) {
-        if (scaler != null && state != null) scaler.restore(state);
     }
 }

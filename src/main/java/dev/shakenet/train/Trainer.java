@@ -4,11 +4,9 @@ import dev.shakenet.data.Batches;
 import dev.shakenet.data.Cifar10;
 import dev.shakenet.nn.ShakeResNet;
 import dev.shakenet.optim.LrSchedule;
-import dev.shakenet.optim.Sgd;
 import dev.shakenet.torch.DType;
 import dev.shakenet.torch.Device;
 import dev.shakenet.torch.Functional;
-import dev.shakenet.torch.Generator;
 import dev.shakenet.torch.Tensor;
 import dev.shakenet.torch.TensorFiles;
 import dev.shakenet.torch.TensorScope;
@@ -16,9 +14,7 @@ import dev.shakenet.torch.Torch;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -35,7 +31,6 @@ public final class Trainer implements AutoCloseable {
     private final Device device;
     private final TrainingModel training;
     private final ShakeResNet model;
-    private final Sgd sgd;
     private final int stepsPerEpoch;
     private final LrSchedule schedule;
     private final Evaluator evaluator;
@@ -59,23 +54,27 @@ public final class Trainer implements AutoCloseable {
         this.data = data;
         this.runDir = runDir;
         this.device = run.device();
-        training = TrainingModel.create(run);
-        model = training.model();
-        sgd = training.sgd();
         RunConfig.Model m = config.model();
-        stepsPerEpoch = Batches.batchCount(data.train().count(), config.batchSize());
-        schedule = Schedules.of(config, stepsPerEpoch);
-        evaluator = new Evaluator(training.forwardPass(), config.evalBatchSize());
-        step = new TrainStep(training);
-        checkpoints = new Checkpoints(runDir, config.checkpoint().keepLast(), config.checkpoint().keepBest());
-        progress = Progress.forConsole(config.epochs(), config.logInterval());
-        if (resumeFrom != null) {
-            restore(resumeFrom);
-            MetricsLog.truncateAfter(runDir, startEpoch);
-        } else if (m.initFrom() != null) {
-            initFrom(Path.of(m.initFrom()));
+        training = TrainingModel.create(run);
+        try {
+            model = training.model();
+            stepsPerEpoch = Batches.batchCount(data.train().count(), config.batchSize());
+            schedule = Schedules.of(config, stepsPerEpoch);
+            evaluator = new Evaluator(training.forwardPass(), config.evalBatchSize());
+            step = new TrainStep(training);
+            checkpoints = new Checkpoints(runDir, config.checkpoint().keepLast(), config.checkpoint().keepBest());
+            progress = Progress.forConsole(config.epochs(), config.logInterval());
+            if (resumeFrom != null) {
+                restore(resumeFrom);
+                MetricsLog.truncateAfter(runDir, startEpoch);
+            } else if (m.initFrom() != null) {
+                initFrom(Path.of(m.initFrom()));
+            }
+            metrics = new MetricsLog(runDir);
+        } catch (IOException | RuntimeException e) {
+            training.close(); // a checkpoint or weights file that does not fit: the model goes with the failed start
+            throw e;
         }
-        metrics = new MetricsLog(runDir);
         LOG.info("Shake-Shake-{} 2x{}d ({} parameters) on {} ({} threads, {}, {}), {} training / {} test images, {} steps per epoch",
                 m.depth(), m.width(), String.format("%,d", model.parameterCount()), device, Torch.numThreads(),
                 config.memoryFormat().name().toLowerCase(), config.precision().name().toLowerCase(), data.train().count(), data.test().count(),
@@ -161,52 +160,14 @@ public final class Trainer implements AutoCloseable {
     // ---- checkpoints ------------------------------------------------------------------------
 
     private void save(int epochsDone, boolean isBest) throws IOException {
-        Map<String, Tensor> tensors = new LinkedHashMap<>();
-        model.stateDict().forEach((name, t) -> tensors.put(Checkpoint.MODEL + name, t));
-        List<String> names = new ArrayList<>(model.namedParameters().keySet());
-        List<Tensor> buffers = sgd.momentumBuffers();
-        for (int i = 0; i < buffers.size(); i++) tensors.put(Checkpoint.MOMENTUM + names.get(i), buffers.get(i));
-        boolean[] ready = sgd.bufferReady();
-        byte[] readyBytes = new byte[ready.length];
-        for (int i = 0; i < ready.length; i++) readyBytes[i] = (byte) (ready[i] ? 1 : 0);
-        try (TensorScope scope = TensorScope.open(); Generator cpuDefault = Generator.defaultFor(Device.CPU)) {
-            tensors.put(Checkpoint.MOMENTUM_READY, Tensor.fromBytes(readyBytes, readyBytes.length));
-            tensors.put(Checkpoint.RNG_SHAKE, training.shakeGenerator().state());
-            tensors.put(Checkpoint.RNG_TORCH_CPU, cpuDefault.state());
-            double[] scaler = step.scalerState();
-            if (scaler != null) tensors.put(Checkpoint.LOSS_SCALE, Tensor.fromDoubles(scaler, scaler.length));
-            Checkpoint.Meta meta = new Checkpoint.Meta(Checkpoint.FORMAT, epochsDone, (long) epochsDone * stepsPerEpoch, bestAccuracy,
-                    bestEpoch, ConfigLoader.JSON.valueToTree(config), RunInfo.shakenetVersion(), Torch.version());
-            Path file = checkpoints.save(new Checkpoint(meta, tensors), isBest);
+        try (Checkpoint checkpoint = Checkpoint.capture(training, epochsDone, (long) epochsDone * stepsPerEpoch, bestAccuracy, bestEpoch)) {
+            Path file = checkpoints.save(checkpoint, isBest);
             LOG.info("checkpoint {}{}", file, isBest ? " (best so far)" : "");
         }
     }
 
     private void restore(Checkpoint checkpoint) {
-        try {
-            model.loadStateDict(checkpoint.section(Checkpoint.MODEL));
-        } catch (IllegalArgumentException e) {
-            throw new CheckpointException("the checkpoint does not fit this model: " + e.getMessage());
-        }
-        Map<String, Tensor> momentum = checkpoint.section(Checkpoint.MOMENTUM);
-        List<Tensor> buffers = new ArrayList<>();
-        for (String name : model.namedParameters().keySet()) {
-            if (sgd.options().momentum() != 0) {
-                Tensor b = momentum.get(name);
-                if (b == null) throw new CheckpointException("the checkpoint has no momentum buffer for " + name);
-                buffers.add(b);
-            }
-        }
-        byte[] readyBytes = checkpoint.tensor(Checkpoint.MOMENTUM_READY).toByteArray();
-        boolean[] ready = new boolean[readyBytes.length];
-        for (int i = 0; i < ready.length; i++) ready[i] = readyBytes[i] != 0;
-        if (sgd.options().momentum() != 0) sgd.restore(buffers, ready);
-        training.shakeGenerator().setState(checkpoint.tensor(Checkpoint.RNG_SHAKE));
-        try (Generator cpuDefault = Generator.defaultFor(Device.CPU)) {
-            cpuDefault.setState(checkpoint.tensor(Checkpoint.RNG_TORCH_CPU));
-        }
-        Tensor scaler = checkpoint.tensors().get(Checkpoint.LOSS_SCALE);
-        if (scaler != null) step.restoreScaler(scaler.toDoubleArray());
+        checkpoint.restore(training);
         startEpoch = checkpoint.meta().epoch();
         bestAccuracy = checkpoint.meta().bestTestAccuracy();
         bestEpoch = checkpoint.meta().bestEpoch();

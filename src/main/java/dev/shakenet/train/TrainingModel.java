@@ -22,6 +22,7 @@ public final class TrainingModel implements AutoCloseable {
     private final Generator shakeGenerator;
     private final ShakeResNet model;
     private final Sgd sgd; // null in a model built for evaluation
+    private final LossScaler lossScaler; // fp16 training only
     private final ForwardPass forwardPass;
 
     private TrainingModel(RunConfig config, Device device, boolean withOptimizer) {
@@ -43,6 +44,7 @@ public final class TrainingModel implements AutoCloseable {
         }
         shakeGenerator = shake;
         model = built;
+        lossScaler = withOptimizer && config.precision() == Precision.FP16 ? new LossScaler() : null;
         forwardPass = new ForwardPass(model, device, config.memoryFormat(), config.precision());
     }
 
@@ -94,6 +96,11 @@ public final class TrainingModel implements AutoCloseable {
     public Sgd sgd() {
         if (sgd == null) throw new IllegalStateException("a model built for evaluation has no optimizer");
         return sgd;
+    }
+
+    /** fp16's dynamic loss scaling, or null in other precisions and in a model built for evaluation. */
+    LossScaler lossScaler() {
+        return lossScaler;
     }
 
     /** Batches to the device and the forward pass, in the config's memory format and precision. */

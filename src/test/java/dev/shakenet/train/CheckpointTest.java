@@ -6,8 +6,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shakenet.data.Cifar10;
 import dev.shakenet.data.ImageSet;
+import dev.shakenet.torch.Cuda;
+import dev.shakenet.torch.DType;
+import dev.shakenet.torch.Device;
 import dev.shakenet.torch.Tensor;
 import dev.shakenet.torch.TensorFiles;
+import dev.shakenet.torch.TensorScope;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +21,8 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** Checkpoints: atomic writes, exact resume, retention, export and init_from round trips. */
 class CheckpointTest {
@@ -215,6 +221,40 @@ class CheckpointTest {
         assertTrue(e.getMessage().contains("depth 8, width 4 in the checkpoint, depth 8, width 8 now"), e.getMessage());
         dev.shakenet.cli.MainAccess.checkResumable(saved, config(TINY, "epochs=10", "optimizer.lr=0.05"));
         assertEquals(List.of("optimizer.lr: 0.1 -> 0.05", "epochs: 4 -> 10"), ConfigLoader.differences(saved, config(TINY, "epochs=10", "optimizer.lr=0.05")));
+    }
+
+    /** Any tensor's values as float64 on the CPU, for comparing entries of every dtype. */
+    private static double[] values(Tensor t) {
+        try (TensorScope scope = TensorScope.open()) {
+            return t.to(Device.CPU).to(DType.FLOAT64).toDoubleArray();
+        }
+    }
+
+    /**
+     * A trained run's checkpoint restored into a model built with another seed, then captured
+     * from it: every entry comes back as saved (on CUDA in fp16, the loss scale too), and closing
+     * the capture leaves the model's own tensors open.
+     */
+    @ParameterizedTest
+    @CsvSource({"cpu, fp32", "cuda, fp16"})
+    void restoreThenCaptureGivesBackEveryEntry(String device, String precision) throws IOException {
+        if (device.equals("cuda")) Cuda.assumeAvailable();
+        Path run = Files.createDirectories(tmp.resolve("run"));
+        try (Trainer t = new Trainer(ResolvedRun.of(config(TINY, "epochs=1", "device=" + device, "precision=" + precision)), data(), run)) {
+            t.run();
+        }
+        RunConfig other = config(TINY, "epochs=1", "device=" + device, "precision=" + precision, "seed=7");
+        try (Checkpoint saved = Checkpoint.read(run); TrainingModel fresh = TrainingModel.create(ResolvedRun.of(other))) {
+            saved.restore(fresh);
+            try (Checkpoint again = Checkpoint.capture(fresh, 1, 3, null, null)) {
+                assertEquals(List.copyOf(saved.tensors().keySet()), List.copyOf(again.tensors().keySet()));
+                if (precision.equals("fp16")) assertTrue(again.tensors().containsKey(Checkpoint.LOSS_SCALE));
+                saved.tensors().forEach((name, tensor) -> assertArrayEquals(values(tensor), values(again.tensors().get(name)), 0, name));
+            }
+            Tensor weight = fresh.model().namedParameters().get("fc.weight");
+            assertFalse(weight.isClosed());
+            assertEquals(values(saved.tensor(Checkpoint.MODEL + "fc.weight")).length, values(weight).length);
+        }
     }
 
     @Test
