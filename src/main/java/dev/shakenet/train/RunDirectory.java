@@ -16,6 +16,12 @@ public final class RunDirectory {
     public static final String CONFIG_FILE = "config.json";
     public static final String LOG_FILE = "train.log";
 
+    /** The copy of the log into train.log, stopped by close(). */
+    public interface LogCopy extends AutoCloseable {
+        @Override
+        void close();
+    }
+
     private RunDirectory() {}
 
     /**
@@ -39,7 +45,7 @@ public final class RunDirectory {
     }
 
     /** Copies every log line into {@code dir}/train.log as well, until the returned handle closes. */
-    public static AutoCloseable logTo(Path dir) {
+    public static LogCopy logTo(Path dir) {
         LoggerContext context = (LoggerContext) LogManager.getContext(false);
         Configuration configuration = context.getConfiguration();
         FileAppender file = FileAppender.newBuilder()

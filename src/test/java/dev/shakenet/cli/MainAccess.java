@@ -1,6 +1,5 @@
 package dev.shakenet.cli;
 
-import dev.shakenet.train.RunConfig;
 import java.util.List;
 
 /** Lets tests in other packages drive the command line's package-private parts. */
@@ -9,9 +8,5 @@ public final class MainAccess {
 
     public static int run(String... args) {
         return Main.run(List.of(args));
-    }
-
-    public static List<String> checkResumable(RunConfig saved, RunConfig now) {
-        return TrainCommand.checkResumable(saved, now);
     }
 }

@@ -217,9 +217,9 @@ class CheckpointTest {
     void aResumeThatChangesTheShapeIsRefusedOtherChangesAreAllowed() throws IOException {
         RunConfig saved = config(TINY);
         ConfigException e = assertThrows(ConfigException.class,
-                () -> dev.shakenet.cli.MainAccess.checkResumable(saved, config(TINY, "model.width=8")));
+                () -> TrainingRun.checkResumable(saved, config(TINY, "model.width=8")));
         assertTrue(e.getMessage().contains("depth 8, width 4 in the checkpoint, depth 8, width 8 now"), e.getMessage());
-        dev.shakenet.cli.MainAccess.checkResumable(saved, config(TINY, "epochs=10", "optimizer.lr=0.05"));
+        TrainingRun.checkResumable(saved, config(TINY, "epochs=10", "optimizer.lr=0.05"));
         assertEquals(List.of("optimizer.lr: 0.1 -> 0.05", "epochs: 4 -> 10"), ConfigLoader.differences(saved, config(TINY, "epochs=10", "optimizer.lr=0.05")));
     }
 
