@@ -1,8 +1,8 @@
 package dev.shakenet.cli;
 
+import dev.shakenet.bench.Benchmark;
 import dev.shakenet.data.Cifar10;
 import dev.shakenet.train.AtomicFiles;
-import dev.shakenet.train.Benchmark;
 import dev.shakenet.train.ConfigLoader;
 import dev.shakenet.train.DataSource;
 import dev.shakenet.train.ResolvedRun;

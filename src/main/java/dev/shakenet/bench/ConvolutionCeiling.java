@@ -1,4 +1,4 @@
-package dev.shakenet.train;
+package dev.shakenet.bench;
 
 import dev.shakenet.torch.Autocast;
 import dev.shakenet.torch.CpuConvolution;
@@ -10,6 +10,7 @@ import dev.shakenet.torch.MemoryFormat;
 import dev.shakenet.torch.Tensor;
 import dev.shakenet.torch.TensorScope;
 import dev.shakenet.torch.Torch;
+import dev.shakenet.train.Precision;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -57,7 +58,7 @@ final class ConvolutionCeiling {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("shape", BATCH + "x" + CHANNELS + "x" + SIZE + "x" + SIZE + " input, " + CHANNELS + " filters 3x3, padding 1");
         out.put("algorithm", "libtorch's (oneDNN direct)");
-        out.put("gflop_per_second", Benchmark.Stats.of(rate));
+        out.put("gflop_per_second", Stats.of(rate));
         return out;
     }
 }

@@ -1,7 +1,5 @@
-package dev.shakenet.train;
+package dev.shakenet.bench;
 
-import dev.shakenet.bench.ModelArithmetic;
-import dev.shakenet.bench.OpProfiler;
 import dev.shakenet.data.Batches;
 import dev.shakenet.data.Cifar10;
 import dev.shakenet.data.ImageSet;
@@ -15,6 +13,12 @@ import dev.shakenet.torch.Tensor;
 import dev.shakenet.torch.TensorScope;
 import dev.shakenet.torch.Torch;
 import dev.shakenet.torch.TorchException;
+import dev.shakenet.train.ForwardPass;
+import dev.shakenet.train.ResolvedRun;
+import dev.shakenet.train.RunConfig;
+import dev.shakenet.train.RunInfo;
+import dev.shakenet.train.TrainStep;
+import dev.shakenet.train.TrainingModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,26 +39,13 @@ import java.util.Random;
  * kernels allow.
  */
 public final class Benchmark {
-    /** Median, min and max of one measured quantity. */
-    public record Stats(double median, double min, double max) {
-        static Stats of(double[] values) {
-            double[] v = values.clone();
-            Arrays.sort(v);
-            double median = v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-            return new Stats(median, v[0], v[v.length - 1]);
-        }
-    }
-
     private Benchmark() {}
 
-    /** Runs the benchmark; the result is a JSON-ready map (snake_case keys). */
-    public static Map<String, Object> run(ResolvedRun run, Cifar10.Splits data, String dataSource, int steps, int warmup) throws IOException {
-        return run(run, data, dataSource, steps, warmup, 0);
-    }
-
-    /** As {@link #run(ResolvedRun, Cifar10.Splits, String, int, int)}, plus a per-op profile of {@code profileSteps} training steps when positive. */
-    public static Map<String, Object> run(ResolvedRun run, Cifar10.Splits data, String dataSource, int steps, int warmup, int profileSteps)
-            throws IOException {
+    /**
+     * Runs the benchmark, with a per-op profile of {@code profileSteps} training steps when
+     * positive; the result is a JSON-ready map (snake_case keys).
+     */
+    public static Map<String, Object> run(ResolvedRun run, Cifar10.Splits data, String dataSource, int steps, int warmup, int profileSteps) {
         RunConfig config = run.config();
         Device device = run.device();
         if (device.isCuda()) Torch.resetCudaPeakMemory(Math.max(device.index(), 0));
@@ -285,13 +276,13 @@ public final class Benchmark {
         return new ImageSet(px, labels, n);
     }
 
-    /** The process's peak resident memory (VmHWM), or -1 where /proc is absent. */
     /** The JVM's collectors, e.g. "Copy, MarkSweepCompact" under bin/shakenet's serial GC. */
     static String garbageCollectors() {
         return String.join(", ", java.lang.management.ManagementFactory.getGarbageCollectorMXBeans().stream()
                 .map(java.lang.management.GarbageCollectorMXBean::getName).toList());
     }
 
+    /** The process's peak resident memory (VmHWM), or -1 where /proc is absent. */
     static long peakResidentBytes() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
