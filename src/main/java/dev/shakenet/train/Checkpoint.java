@@ -51,7 +51,7 @@ public final class Checkpoint implements AutoCloseable {
     private final Meta meta;
     private final Map<String, Tensor> tensors;
 
-    public Checkpoint(Meta meta, Map<String, Tensor> tensors) {
+    private Checkpoint(Meta meta, Map<String, Tensor> tensors) {
         this.meta = meta;
         this.tensors = tensors;
     }
