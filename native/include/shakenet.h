@@ -1,7 +1,7 @@
 /*
  * shakenet.h - the whole C ABI of libshakenet, the shim between ShakeNet's Java code and libtorch.
  *
- * Conventions (see DESIGN.md):
+ * Conventions (docs/architecture.md, "The C ABI"):
  *  - Opaque handles: sn_tensor and sn_generator are owned by the caller and released with
  *    sn_tensor_free / sn_generator_free. Every function that creates one writes it through an
  *    out-parameter; the caller owns it from then on.
@@ -23,7 +23,7 @@ extern "C" {
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library whose
  * sn_abi_version differs from the SN_ABI_VERSION its bindings were generated from. */
-#define SN_ABI_VERSION 13
+#define SN_ABI_VERSION 14
 
 typedef struct sn_tensor sn_tensor;
 typedef struct sn_generator sn_generator;
@@ -65,19 +65,6 @@ enum sn_memory_format {
 /* In sn_to: keep the tensor's current dtype or device. */
 #define SN_KEEP (-1)
 
-/* Shake-shake coefficient modes (see PAPER.md). KEEP is valid for the backward pass only. */
-enum sn_shake_mode {
-    SN_SHAKE = 0, /* fresh U(0,1) coefficient */
-    SN_EVEN = 1,  /* 0.5 */
-    SN_KEEP_FORWARD = 2 /* backward reuses the forward coefficient */
-};
-
-/* Shake-shake coefficient level. */
-enum sn_shake_level {
-    SN_LEVEL_BATCH = 0, /* one coefficient for the whole mini-batch */
-    SN_LEVEL_IMAGE = 1  /* one coefficient per image (dimension 0) */
-};
-
 /* ---- errors and runtime ------------------------------------------------------------------ */
 
 /* The message of the last failed call on this OS thread ("" if none). Valid until the next
@@ -104,37 +91,6 @@ int32_t sn_profiler_stop(const char *json_path);
  * the peak; errors on a CPU-only build. */
 int32_t sn_cuda_memory(int32_t index, int64_t *allocated, int64_t *peak);
 int32_t sn_cuda_reset_peak_memory(int32_t index);
-/* CPU tensor memory. ShakeNet's caching allocator (see native/src/cpu_allocator.cpp) keeps
- * freed blocks of 256 KiB and more mapped for the next request of the same size, instead of
- * glibc's malloc (libtorch's default); use_caching(0) puts libtorch's default back. Call it
- * before the tensors it should serve are made; tensors made earlier stay valid. The counts cover
- * tensors made while the caching allocator was installed. */
-typedef struct sn_cpu_memory_stats {
-    int64_t live_bytes;        /* held by tensors now */
-    int64_t peak_live_bytes;   /* most held at once since the last reset */
-    int64_t mapped_bytes;      /* cached blocks mapped now, live or idle */
-    int64_t peak_mapped_bytes; /* most mapped at once since the last reset */
-    int64_t idle_bytes;        /* mapped, freed, waiting for reuse */
-    int64_t released_bytes;    /* idle blocks given back to the OS so far */
-    int64_t hits;              /* large requests served by an idle block */
-    int64_t misses;            /* large requests that needed a new mapping */
-} sn_cpu_memory_stats;
-int32_t sn_cpu_allocator_use_caching(int32_t caching);
-int32_t sn_cpu_allocator_is_caching(int32_t *out);
-int32_t sn_cpu_memory(sn_cpu_memory_stats *out);
-int32_t sn_cpu_memory_reset_peak(void);
-/* Gives every idle cached block back to the OS. */
-int32_t sn_cpu_memory_release_idle(void);
-/* Winograd convolutions on the CPU (see native/src/winograd_conv.cpp). While enabled,
- * sn_conv2d runs float32 CPU convolutions with a 3x3 kernel, stride 1, padding 1, no bias, no
- * groups and channel counts in multiples of 16 (outside autocast) with oneDNN's Winograd
- * F(4x4,3x3) kernels, forward and backward, instead of libtorch's direct ones. Off by default.
- * available: the library was built with oneDNN's headers and that oneDNN is the one loaded;
- * enable(1) fails, saying why, where it is not. calls: convolutions run that way so far. */
-int32_t sn_cpu_winograd_available(int32_t *out);
-int32_t sn_cpu_winograd_enable(int32_t enabled);
-int32_t sn_cpu_winograd_is_enabled(int32_t *out);
-int32_t sn_cpu_winograd_calls(int64_t *out);
 /* Waits for all work queued on the device (for timing); a no-op on the CPU. */
 int32_t sn_synchronize(int32_t device_type, int32_t device_index);
 /* Seeds libtorch's default generators on every device. */
@@ -256,46 +212,23 @@ int32_t sn_cat(const sn_tensor *const *tensors, int32_t count, int64_t dim, sn_t
 
 /* ---- network ops --------------------------------------------------------------------------- */
 
-/* The blocked layout: a (N,C,H,W) float32 activation held as the contiguous 5-d tensor
- * (N,C/16,H,W,16), oneDNN's nChw16c (C a multiple of 16), which the Winograd convolutions read
- * and write directly. A call to sn_conv2d, sn_batch_norm or sn_batch_norm_pair with
- * blocked != 0 works in it: a 5-d input of that shape is read as the blocked form of its
- * (N,C,H,W) (converted where the op cannot use it), and a float32 CPU convolution or
- * training-mode batch norm may return its result blocked, for the next such call. With
- * blocked == 0 inputs and results are ordinary tensors, as in earlier ABIs. */
-
 /* input (N,C,H,W), weight (O,C/groups,kH,kW), bias optional (O). */
 int32_t sn_conv2d(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias,
                   int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups,
-                  int32_t blocked, sn_tensor **out);
+                  sn_tensor **out);
 /* training != 0: normalizes with batch statistics and updates running_mean/running_var in
  * place with `momentum` (PyTorch's convention: new = (1-momentum)*old + momentum*batch,
- * unbiased variance); else normalizes with the running statistics. weight, bias optional.
- * relu != 0: ReLU applied to the result, in the same pass where the CPU kernel allows. */
+ * unbiased variance); else normalizes with the running statistics. weight, bias optional. */
 int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias,
                       sn_tensor *running_mean, sn_tensor *running_var, int32_t training,
-                      int32_t relu, double momentum, double eps, int32_t blocked, sn_tensor **out);
-/* Two batch norms side by side: input (N,2C,H,W) holds the first's C channels, then the
- * second's (the two branches' conv1, computed as one convolution); each half is normalized with
- * its own parameters and running statistics (updated in place in training), optionally followed
- * by ReLU, and comes out as its own (N,C,H,W) tensor in the input's memory format. */
-int32_t sn_batch_norm_pair(const sn_tensor *input, const sn_tensor *weight1, const sn_tensor *bias1,
-                           sn_tensor *running_mean1, sn_tensor *running_var1, const sn_tensor *weight2,
-                           const sn_tensor *bias2, sn_tensor *running_mean2, sn_tensor *running_var2,
-                           int32_t training, int32_t relu, double momentum, double eps,
-                           int32_t blocked, sn_tensor **out1, sn_tensor **out2);
+                      double momentum, double eps, sn_tensor **out);
 int32_t sn_relu(const sn_tensor *input, sn_tensor **out);
 int32_t sn_relu_(sn_tensor *tensor);
-/* The shortcut's one-pixel shift: out[:, :, i, j] = input[:, :, i+1, j+1], zero in the last row
- * and column (PyTorch: F.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))). */
-int32_t sn_shift_pixel(const sn_tensor *input, sn_tensor **out);
 /* Both inputs of a projection shortcut's 1x1 convolutions, (N,C,H,W) -> (N,2C,ceil(H/s),ceil(W/s))
  * in the input's memory format: channels [0,C) are input[:, :, ::s, ::s] and channels [C,2C) are
- * shift_pixel(input)[:, :, ::s, ::s] (PyTorch: torch.cat([x[:, :, ::s, ::s],
+ * the input shifted by one pixel, sampled the same way (PyTorch: torch.cat([x[:, :, ::s, ::s],
  * F.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))[:, :, ::s, ::s]], 1)). */
 int32_t sn_shortcut_samples(const sn_tensor *input, int64_t stride, sn_tensor **out);
-int32_t sn_avg_pool2d(const sn_tensor *input, int64_t kernel_h, int64_t kernel_w, int64_t stride_h,
-                      int64_t stride_w, int64_t pad_h, int64_t pad_w, sn_tensor **out);
 /* (N,C,H,W) -> (N,C): mean over H and W. */
 int32_t sn_global_avg_pool2d(const sn_tensor *input, sn_tensor **out);
 /* input (N,in), weight (out,in), bias optional (out). */
@@ -324,41 +257,64 @@ int32_t sn_sgd_step(sn_tensor *const *params, sn_tensor *const *momentum_buffers
 
 /* ---- shake-shake --------------------------------------------------------------------------- */
 
-/* The shake-shake combination as one autograd function (PAPER.md):
- *   training: out = alpha*a + (1-alpha)*b, grad_a = beta*g, grad_b = (1-beta)*g
- *   eval (training == 0): out = 0.5*(a+b)
- * forward_mode is SN_SHAKE or SN_EVEN; backward_mode is SN_SHAKE, SN_EVEN or SN_KEEP_FORWARD;
- * level SN_LEVEL_BATCH draws one coefficient, SN_LEVEL_IMAGE one per index of dimension 0.
- * Coefficients are drawn on the tensors' device from `generator` (optional). */
-int32_t sn_shake_shake(const sn_tensor *a, const sn_tensor *b, int32_t forward_mode,
-                       int32_t backward_mode, int32_t level, int32_t training,
-                       sn_generator *generator, sn_tensor **out);
-/* The end of a shake block in one autograd function: out = shake(a, b) + residual (residual
- * NULL: none; same shape as a) and out_relu = relu(out), the next block's input. Backward, with
- * t = grad_out + grad_out_relu*(out > 0): grad_a = beta*t, grad_b = (1-beta)*t, grad_residual = t.
- * Modes, level and generator as sn_shake_shake; in eval out = 0.5*(a+b) + residual. One pass each
- * way on the CPU for float32/bfloat16 tensors sharing a dense layout. */
-int32_t sn_shake_shake_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual,
-                                int32_t forward_mode, int32_t backward_mode, int32_t level,
-                                int32_t training, sn_generator *generator, sn_tensor **out,
-                                sn_tensor **out_relu);
-/* The end of a shake block with both branches' last batch norms folded in, for training:
- * out = residual + alpha*bn_a(a) + (1-alpha)*bn_b(b) and out_relu = relu(out), where bn_a and
- * bn_b are training-mode batch norms (their running statistics updated in place with
- * `momentum`). The same results as sn_batch_norm on each branch followed by
- * sn_shake_shake_add_relu; on the CPU in one op that never makes the batch norms' outputs
- * where a, b and residual share a dtype and have channels a multiple of 16: float32
- * channels_last or blocked ((N,C/16,H,W,16) is always read as blocked here), or bfloat16
- * channels_last (autocast); else as those two ops. blocked_out != 0: float32 out and out_relu
- * may come blocked (see sn_conv2d). */
-int32_t sn_shake_batch_norm_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual,
-                                     const sn_tensor *weight_a, const sn_tensor *bias_a,
-                                     sn_tensor *running_mean_a, sn_tensor *running_var_a,
-                                     const sn_tensor *weight_b, const sn_tensor *bias_b,
-                                     sn_tensor *running_mean_b, sn_tensor *running_var_b, double momentum,
-                                     double eps, int32_t forward_mode, int32_t backward_mode, int32_t level,
-                                     sn_generator *generator, int32_t blocked_out, sn_tensor **out,
-                                     sn_tensor **out_relu);
+/* The shake-shake combination as one autograd function (PAPER.md), with its coefficients given:
+ *   forward  out = alpha*a + (1-alpha)*b
+ *   backward grad_a = beta*g, grad_b = (1-beta)*g
+ * alpha and beta broadcast against a: (N,1,1,1) for one per image, one element for one per
+ * mini-batch (0.5 and 0.5 give evaluation's 0.5*(a+b)). They take no gradient. */
+int32_t sn_shake_shake(const sn_tensor *a, const sn_tensor *b, const sn_tensor *alpha,
+                       const sn_tensor *beta, sn_tensor **out);
+
+/* ---- the CPU-kernels engine (native/src/cpu/) ------------------------------------------------ */
+
+/* Hand-written CPU kernels for a Shake-Shake training step: oneDNN's Winograd convolutions, batch
+ * norms over 16-channel groups, the block end with both branches' last batch norms folded in, a
+ * one-pass SGD update and a caching allocator. Present where the library was built with oneDNN's
+ * headers (libdnnl-dev) and that oneDNN is the one loaded; elsewhere every call below but
+ * sn_cpu_kernels_available fails, saying so (the allocator calls accept caching == 0). */
+int32_t sn_cpu_kernels_available(int32_t *out);
+
+/* Handles per block in sn_cpu_shake_stage's `tensors`, in this order:
+ *   branch 1 then branch 2, each: conv1.weight, bn1.weight, bn1.bias, bn1.running_mean,
+ *     bn1.running_var, conv2.weight, bn2.weight, bn2.bias, bn2.running_mean, bn2.running_var
+ *   shortcut: conv1.weight, conv2.weight, bn.weight, bn.bias, bn.running_mean, bn.running_var
+ *     (all six NULL for an identity shortcut)
+ *   shake: alpha, beta (as sn_shake_shake takes them) */
+#define SN_CPU_BLOCK_TENSORS 28
+/* The training forward of one stage of `blocks` shake blocks (the first with stride `stride`) on
+ * CPU input (N,C,H,W), float32 or under CPU autocast, with the same results as the reference ops
+ * (sn_relu, sn_conv2d, sn_batch_norm in training mode, sn_shortcut_samples, sn_shake_shake,
+ * sn_add) up to rounding: out is the stage's output and out_relu its ReLU; every batch norm's
+ * running statistics are updated in place with `momentum`. Backward runs through autograd.
+ * input_relu (optional) is relu(input) when the caller has it. */
+int32_t sn_cpu_shake_stage(const sn_tensor *input, const sn_tensor *input_relu, int32_t blocks,
+                           int64_t stride, sn_tensor *const *tensors, double momentum, double eps,
+                           sn_tensor **out, sn_tensor **out_relu);
+/* sn_sgd_step's update in one pass per float32 CPU parameter (others as sn_sgd_step). */
+int32_t sn_cpu_sgd_step(sn_tensor *const *params, sn_tensor *const *momentum_buffers,
+                        int32_t *buffer_ready, int32_t count, double lr, double momentum,
+                        double dampening, double weight_decay, int32_t nesterov);
+/* CPU tensor memory. ShakeNet's caching allocator (native/src/cpu/cpu_allocator.cpp) keeps
+ * freed blocks of 256 KiB and more mapped for the next request of the same size, instead of
+ * glibc's malloc (libtorch's default); use_caching(0) puts libtorch's default back. Call it
+ * before the tensors it should serve are made; tensors made earlier stay valid. The counts cover
+ * tensors made while the caching allocator was installed. */
+typedef struct sn_cpu_memory_stats {
+    int64_t live_bytes;        /* held by tensors now */
+    int64_t peak_live_bytes;   /* most held at once since the last reset */
+    int64_t mapped_bytes;      /* cached blocks mapped now, live or idle */
+    int64_t peak_mapped_bytes; /* most mapped at once since the last reset */
+    int64_t idle_bytes;        /* mapped, freed, waiting for reuse */
+    int64_t released_bytes;    /* idle blocks given back to the OS so far */
+    int64_t hits;              /* large requests served by an idle block */
+    int64_t misses;            /* large requests that needed a new mapping */
+} sn_cpu_memory_stats;
+int32_t sn_cpu_allocator_use_caching(int32_t caching);
+int32_t sn_cpu_allocator_is_caching(int32_t *out);
+int32_t sn_cpu_memory(sn_cpu_memory_stats *out);
+int32_t sn_cpu_memory_reset_peak(void);
+/* Gives every idle cached block back to the OS. */
+int32_t sn_cpu_memory_release_idle(void);
 
 #ifdef __cplusplus
 }

@@ -1,34 +1,17 @@
-// The network ops of a Shake-Shake ResNet: convolution, batch norm, ReLU, the shortcut's pixel
-// shift, pooling, linear, cross-entropy and accuracy counting.
+// The network ops of a Shake-Shake ResNet: convolution, batch norm, ReLU, the projection
+// shortcut's samples, pooling, linear, cross-entropy and accuracy counting.
 #include <torch/csrc/autograd/custom_function.h>
 
-#include "blocked_layout.hpp"
+#include "nn_ops.hpp"
 #include "shim.hpp"
-#include "winograd_conv.hpp"
 
 namespace {
 
-// The one-pixel shift, with a backward that is the opposite shift: the gradient keeps the
-// activations' memory layout. (Autograd's own backward of pad-of-slice builds a contiguous
-// gradient, and adding it to the channels_last gradients of the other paths costs ~6x an add.)
-struct ShiftPixel : public torch::autograd::Function<ShiftPixel> {
-  // Drop the first row and column, zero-pad the last: pad order is (left, right, top, bottom).
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x) {
-    return at::constant_pad_nd(x.slice(2, 1).slice(3, 1), {0, 1, 0, 1}, 0);
-  }
-
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
-                                                 torch::autograd::variable_list grads) {
-    const at::Tensor& g = grads[0];
-    return {at::constant_pad_nd(g.slice(2, 0, g.size(2) - 1).slice(3, 0, g.size(3) - 1), {1, 0, 1, 0}, 0)};
-  }
-};
-
 // Both inputs of a projection shortcut's 1x1 convolutions in one tensor (N,2C,ceil(H/s),ceil(W/s)):
 // channels [0,C) are x[:, :, ::s, ::s], channels [C,2C) are shift_pixel(x)[:, :, ::s, ::s], that
-// is x[:, :, 1::s, 1::s] with zeros past the last row and column. One strided copy per half,
-// where shift, two average pools and a concatenation took five passes, and the backward writes
-// the input's gradient once where the pools' and shift's backwards each built a full-size one.
+// is x[:, :, 1::s, 1::s] with zeros past the last row and column. One strided copy per half
+// where a shift, two average pools and a concatenation take five passes, and a backward that
+// writes the input's gradient once, in the input's memory layout.
 struct ShortcutSamples : public torch::autograd::Function<ShortcutSamples> {
   // How many of the shifted path's samples fall inside a side of `size` pixels: i*s + 1 < size.
   static int64_t inside(int64_t size, int64_t stride) { return size < 2 ? 0 : (size - 2) / stride + 1; }
@@ -80,28 +63,39 @@ void require_dim(const at::Tensor& t, int64_t dim, const char* name, const char*
 }
 }  // namespace
 
+at::Tensor sn::shortcut_samples(const at::Tensor& x, int64_t stride) { return ShortcutSamples::apply(x, stride); }
+
 extern "C" {
 
 int32_t sn_conv2d(const sn_tensor* input, const sn_tensor* weight, const sn_tensor* bias,
                   int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups,
-                  int32_t blocked, sn_tensor** out) {
+                  sn_tensor** out) {
   SN_GUARD({
     sn::out_arg(out, "out");
-    const at::Tensor& input_tensor = sn::ref(input, "input");
+    const at::Tensor& x = sn::ref(input, "input");
     const at::Tensor& w = sn::ref(weight, "weight");
-    // Only a caller working in the blocked layout passes 5-d blocked inputs.
-    if (blocked == 0 || !sn::blocked::is_blocked(input_tensor)) require_dim(input_tensor, 4, "input", "(N,C,H,W)");
+    require_dim(x, 4, "input", "(N,C,H,W)");
     require_dim(w, 4, "weight", "(out_channels,in_channels/groups,kH,kW)");
     int64_t stride[2] = {stride_h, stride_w};
     int64_t padding[2] = {pad_h, pad_w};
     int64_t dilation[2] = {1, 1};
-    at::Tensor y;
-    if (sn::winograd_conv2d(input_tensor, w, bias != nullptr, stride, padding, groups, blocked != 0, y)) {
-      sn::give(std::move(y), out);
-      return;
-    }
-    const at::Tensor x = sn::blocked::to_standard(input_tensor);  // libtorch takes ordinary layouts only
     sn::give(at::conv2d(x, w, sn::optional_ref(bias), stride, padding, dilation, groups), out);
+  });
+}
+
+int32_t sn_batch_norm(const sn_tensor* input, const sn_tensor* weight, const sn_tensor* bias,
+                      sn_tensor* running_mean, sn_tensor* running_var, int32_t training, double momentum,
+                      double eps, sn_tensor** out) {
+  SN_GUARD({
+    sn::out_arg(out, "out");
+    const at::Tensor& x = sn::ref(input, "input");
+    if (x.dim() < 2) throw sn::InvalidArgument("input must be (N,C,...), got shape " + c10::str(x.sizes()));
+    if (!training && (running_mean == nullptr || running_var == nullptr)) {
+      throw sn::InvalidArgument("evaluation mode needs running_mean and running_var");
+    }
+    sn::give(at::batch_norm(x, sn::optional_ref(weight), sn::optional_ref(bias), sn::optional_ref(running_mean),
+                            sn::optional_ref(running_var), training != 0, momentum, eps, /*cudnn_enabled=*/true),
+             out);
   });
 }
 
@@ -116,35 +110,13 @@ int32_t sn_relu_(sn_tensor* tensor) {
   SN_GUARD({ at::relu_(sn::mut(tensor, "tensor")); });
 }
 
-int32_t sn_shift_pixel(const sn_tensor* input, sn_tensor** out) {
-  SN_GUARD({
-    sn::out_arg(out, "out");
-    const at::Tensor& x = sn::ref(input, "input");
-    require_dim(x, 4, "input", "(N,C,H,W)");
-    sn::give(ShiftPixel::apply(x), out);
-  });
-}
-
 int32_t sn_shortcut_samples(const sn_tensor* input, int64_t stride, sn_tensor** out) {
   SN_GUARD({
     sn::out_arg(out, "out");
     const at::Tensor& x = sn::ref(input, "input");
     require_dim(x, 4, "input", "(N,C,H,W)");
     if (stride < 1) throw sn::InvalidArgument("stride must be at least 1, got " + std::to_string(stride));
-    sn::give(ShortcutSamples::apply(x, stride), out);
-  });
-}
-
-int32_t sn_avg_pool2d(const sn_tensor* input, int64_t kernel_h, int64_t kernel_w, int64_t stride_h,
-                      int64_t stride_w, int64_t pad_h, int64_t pad_w, sn_tensor** out) {
-  SN_GUARD({
-    sn::out_arg(out, "out");
-    const at::Tensor& x = sn::ref(input, "input");
-    require_dim(x, 4, "input", "(N,C,H,W)");
-    int64_t kernel[2] = {kernel_h, kernel_w};
-    int64_t stride[2] = {stride_h, stride_w};
-    int64_t padding[2] = {pad_h, pad_w};
-    sn::give(at::avg_pool2d(x, kernel, stride, padding), out);
+    sn::give(sn::shortcut_samples(x, stride), out);
   });
 }
 

@@ -23,14 +23,23 @@ public class shakenet_h extends shakenet_h$shared {
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
-    private static final int SN_ABI_VERSION = (int)13L;
+    private static final int SN_ABI_VERSION = (int)14L;
     /**
      * {@snippet lang=c :
-     * #define SN_ABI_VERSION 13
+     * #define SN_ABI_VERSION 14
      * }
      */
     public static int SN_ABI_VERSION() {
         return SN_ABI_VERSION;
+    }
+    private static final int SN_CPU_BLOCK_TENSORS = (int)28L;
+    /**
+     * {@snippet lang=c :
+     * #define SN_CPU_BLOCK_TENSORS 28
+     * }
+     */
+    public static int SN_CPU_BLOCK_TENSORS() {
+        return SN_CPU_BLOCK_TENSORS;
     }
     private static final int SN_OK = (int)0L;
     /**
@@ -193,51 +202,6 @@ public class shakenet_h extends shakenet_h$shared {
      */
     public static int SN_PRESERVE() {
         return SN_PRESERVE;
-    }
-    private static final int SN_SHAKE = (int)0L;
-    /**
-     * {@snippet lang=c :
-     * enum sn_shake_mode.SN_SHAKE = 0
-     * }
-     */
-    public static int SN_SHAKE() {
-        return SN_SHAKE;
-    }
-    private static final int SN_EVEN = (int)1L;
-    /**
-     * {@snippet lang=c :
-     * enum sn_shake_mode.SN_EVEN = 1
-     * }
-     */
-    public static int SN_EVEN() {
-        return SN_EVEN;
-    }
-    private static final int SN_KEEP_FORWARD = (int)2L;
-    /**
-     * {@snippet lang=c :
-     * enum sn_shake_mode.SN_KEEP_FORWARD = 2
-     * }
-     */
-    public static int SN_KEEP_FORWARD() {
-        return SN_KEEP_FORWARD;
-    }
-    private static final int SN_LEVEL_BATCH = (int)0L;
-    /**
-     * {@snippet lang=c :
-     * enum sn_shake_level.SN_LEVEL_BATCH = 0
-     * }
-     */
-    public static int SN_LEVEL_BATCH() {
-        return SN_LEVEL_BATCH;
-    }
-    private static final int SN_LEVEL_IMAGE = (int)1L;
-    /**
-     * {@snippet lang=c :
-     * enum sn_shake_level.SN_LEVEL_IMAGE = 1
-     * }
-     */
-    public static int SN_LEVEL_IMAGE() {
-        return SN_LEVEL_IMAGE;
     }
 
     private static class sn_last_error {
@@ -1013,542 +977,6 @@ public class shakenet_h extends shakenet_h$shared {
                 traceDowncall("sn_cuda_reset_peak_memory", index);
             }
             return (int)mh$.invokeExact(index);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class sn_cpu_allocator_use_caching {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            shakenet_h.C_INT,
-            shakenet_h.C_INT
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_allocator_use_caching");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_allocator_use_caching(int32_t caching)
-     * }
-     */
-    public static FunctionDescriptor sn_cpu_allocator_use_caching$descriptor() {
-        return sn_cpu_allocator_use_caching.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_allocator_use_caching(int32_t caching)
-     * }
-     */
-    public static MethodHandle sn_cpu_allocator_use_caching$handle() {
-        return sn_cpu_allocator_use_caching.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_allocator_use_caching(int32_t caching)
-     * }
-     */
-    public static MemorySegment sn_cpu_allocator_use_caching$address() {
-        return sn_cpu_allocator_use_caching.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t sn_cpu_allocator_use_caching(int32_t caching)
-     * }
-     */
-    public static int sn_cpu_allocator_use_caching(int caching) {
-        var mh$ = sn_cpu_allocator_use_caching.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_cpu_allocator_use_caching", caching);
-            }
-            return (int)mh$.invokeExact(caching);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class sn_cpu_allocator_is_caching {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            shakenet_h.C_INT,
-            shakenet_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_allocator_is_caching");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_allocator_is_caching(int32_t *out)
-     * }
-     */
-    public static FunctionDescriptor sn_cpu_allocator_is_caching$descriptor() {
-        return sn_cpu_allocator_is_caching.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_allocator_is_caching(int32_t *out)
-     * }
-     */
-    public static MethodHandle sn_cpu_allocator_is_caching$handle() {
-        return sn_cpu_allocator_is_caching.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_allocator_is_caching(int32_t *out)
-     * }
-     */
-    public static MemorySegment sn_cpu_allocator_is_caching$address() {
-        return sn_cpu_allocator_is_caching.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t sn_cpu_allocator_is_caching(int32_t *out)
-     * }
-     */
-    public static int sn_cpu_allocator_is_caching(MemorySegment out) {
-        var mh$ = sn_cpu_allocator_is_caching.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_cpu_allocator_is_caching", out);
-            }
-            return (int)mh$.invokeExact(out);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class sn_cpu_memory {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            shakenet_h.C_INT,
-            shakenet_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_memory");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_memory(sn_cpu_memory_stats *out)
-     * }
-     */
-    public static FunctionDescriptor sn_cpu_memory$descriptor() {
-        return sn_cpu_memory.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_memory(sn_cpu_memory_stats *out)
-     * }
-     */
-    public static MethodHandle sn_cpu_memory$handle() {
-        return sn_cpu_memory.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_memory(sn_cpu_memory_stats *out)
-     * }
-     */
-    public static MemorySegment sn_cpu_memory$address() {
-        return sn_cpu_memory.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t sn_cpu_memory(sn_cpu_memory_stats *out)
-     * }
-     */
-    public static int sn_cpu_memory(MemorySegment out) {
-        var mh$ = sn_cpu_memory.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_cpu_memory", out);
-            }
-            return (int)mh$.invokeExact(out);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class sn_cpu_memory_reset_peak {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            shakenet_h.C_INT    );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_memory_reset_peak");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_memory_reset_peak()
-     * }
-     */
-    public static FunctionDescriptor sn_cpu_memory_reset_peak$descriptor() {
-        return sn_cpu_memory_reset_peak.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_memory_reset_peak()
-     * }
-     */
-    public static MethodHandle sn_cpu_memory_reset_peak$handle() {
-        return sn_cpu_memory_reset_peak.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_memory_reset_peak()
-     * }
-     */
-    public static MemorySegment sn_cpu_memory_reset_peak$address() {
-        return sn_cpu_memory_reset_peak.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t sn_cpu_memory_reset_peak()
-     * }
-     */
-    public static int sn_cpu_memory_reset_peak() {
-        var mh$ = sn_cpu_memory_reset_peak.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_cpu_memory_reset_peak");
-            }
-            return (int)mh$.invokeExact();
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class sn_cpu_memory_release_idle {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            shakenet_h.C_INT    );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_memory_release_idle");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_memory_release_idle()
-     * }
-     */
-    public static FunctionDescriptor sn_cpu_memory_release_idle$descriptor() {
-        return sn_cpu_memory_release_idle.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_memory_release_idle()
-     * }
-     */
-    public static MethodHandle sn_cpu_memory_release_idle$handle() {
-        return sn_cpu_memory_release_idle.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_memory_release_idle()
-     * }
-     */
-    public static MemorySegment sn_cpu_memory_release_idle$address() {
-        return sn_cpu_memory_release_idle.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t sn_cpu_memory_release_idle()
-     * }
-     */
-    public static int sn_cpu_memory_release_idle() {
-        var mh$ = sn_cpu_memory_release_idle.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_cpu_memory_release_idle");
-            }
-            return (int)mh$.invokeExact();
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class sn_cpu_winograd_available {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            shakenet_h.C_INT,
-            shakenet_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_winograd_available");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_winograd_available(int32_t *out)
-     * }
-     */
-    public static FunctionDescriptor sn_cpu_winograd_available$descriptor() {
-        return sn_cpu_winograd_available.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_winograd_available(int32_t *out)
-     * }
-     */
-    public static MethodHandle sn_cpu_winograd_available$handle() {
-        return sn_cpu_winograd_available.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_winograd_available(int32_t *out)
-     * }
-     */
-    public static MemorySegment sn_cpu_winograd_available$address() {
-        return sn_cpu_winograd_available.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t sn_cpu_winograd_available(int32_t *out)
-     * }
-     */
-    public static int sn_cpu_winograd_available(MemorySegment out) {
-        var mh$ = sn_cpu_winograd_available.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_cpu_winograd_available", out);
-            }
-            return (int)mh$.invokeExact(out);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class sn_cpu_winograd_enable {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            shakenet_h.C_INT,
-            shakenet_h.C_INT
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_winograd_enable");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_winograd_enable(int32_t enabled)
-     * }
-     */
-    public static FunctionDescriptor sn_cpu_winograd_enable$descriptor() {
-        return sn_cpu_winograd_enable.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_winograd_enable(int32_t enabled)
-     * }
-     */
-    public static MethodHandle sn_cpu_winograd_enable$handle() {
-        return sn_cpu_winograd_enable.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_winograd_enable(int32_t enabled)
-     * }
-     */
-    public static MemorySegment sn_cpu_winograd_enable$address() {
-        return sn_cpu_winograd_enable.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t sn_cpu_winograd_enable(int32_t enabled)
-     * }
-     */
-    public static int sn_cpu_winograd_enable(int enabled) {
-        var mh$ = sn_cpu_winograd_enable.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_cpu_winograd_enable", enabled);
-            }
-            return (int)mh$.invokeExact(enabled);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class sn_cpu_winograd_is_enabled {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            shakenet_h.C_INT,
-            shakenet_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_winograd_is_enabled");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_winograd_is_enabled(int32_t *out)
-     * }
-     */
-    public static FunctionDescriptor sn_cpu_winograd_is_enabled$descriptor() {
-        return sn_cpu_winograd_is_enabled.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_winograd_is_enabled(int32_t *out)
-     * }
-     */
-    public static MethodHandle sn_cpu_winograd_is_enabled$handle() {
-        return sn_cpu_winograd_is_enabled.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_winograd_is_enabled(int32_t *out)
-     * }
-     */
-    public static MemorySegment sn_cpu_winograd_is_enabled$address() {
-        return sn_cpu_winograd_is_enabled.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t sn_cpu_winograd_is_enabled(int32_t *out)
-     * }
-     */
-    public static int sn_cpu_winograd_is_enabled(MemorySegment out) {
-        var mh$ = sn_cpu_winograd_is_enabled.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_cpu_winograd_is_enabled", out);
-            }
-            return (int)mh$.invokeExact(out);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class sn_cpu_winograd_calls {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            shakenet_h.C_INT,
-            shakenet_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_winograd_calls");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_winograd_calls(int64_t *out)
-     * }
-     */
-    public static FunctionDescriptor sn_cpu_winograd_calls$descriptor() {
-        return sn_cpu_winograd_calls.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_winograd_calls(int64_t *out)
-     * }
-     */
-    public static MethodHandle sn_cpu_winograd_calls$handle() {
-        return sn_cpu_winograd_calls.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t sn_cpu_winograd_calls(int64_t *out)
-     * }
-     */
-    public static MemorySegment sn_cpu_winograd_calls$address() {
-        return sn_cpu_winograd_calls.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t sn_cpu_winograd_calls(int64_t *out)
-     * }
-     */
-    public static int sn_cpu_winograd_calls(MemorySegment out) {
-        var mh$ = sn_cpu_winograd_calls.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_cpu_winograd_calls", out);
-            }
-            return (int)mh$.invokeExact(out);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -4673,7 +4101,6 @@ public class shakenet_h extends shakenet_h$shared {
             shakenet_h.C_LONG,
             shakenet_h.C_LONG,
             shakenet_h.C_LONG,
-            shakenet_h.C_INT,
             shakenet_h.C_POINTER
         );
 
@@ -4685,7 +4112,7 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t sn_conv2d(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups, int32_t blocked, sn_tensor **out)
+     * int32_t sn_conv2d(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups, sn_tensor **out)
      * }
      */
     public static FunctionDescriptor sn_conv2d$descriptor() {
@@ -4695,7 +4122,7 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t sn_conv2d(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups, int32_t blocked, sn_tensor **out)
+     * int32_t sn_conv2d(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups, sn_tensor **out)
      * }
      */
     public static MethodHandle sn_conv2d$handle() {
@@ -4705,7 +4132,7 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t sn_conv2d(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups, int32_t blocked, sn_tensor **out)
+     * int32_t sn_conv2d(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups, sn_tensor **out)
      * }
      */
     public static MemorySegment sn_conv2d$address() {
@@ -4714,16 +4141,16 @@ public class shakenet_h extends shakenet_h$shared {
 
     /**
      * {@snippet lang=c :
-     * int32_t sn_conv2d(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups, int32_t blocked, sn_tensor **out)
+     * int32_t sn_conv2d(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups, sn_tensor **out)
      * }
      */
-    public static int sn_conv2d(MemorySegment input, MemorySegment weight, MemorySegment bias, long stride_h, long stride_w, long pad_h, long pad_w, long groups, int blocked, MemorySegment out) {
+    public static int sn_conv2d(MemorySegment input, MemorySegment weight, MemorySegment bias, long stride_h, long stride_w, long pad_h, long pad_w, long groups, MemorySegment out) {
         var mh$ = sn_conv2d.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_conv2d", input, weight, bias, stride_h, stride_w, pad_h, pad_w, groups, blocked, out);
+                traceDowncall("sn_conv2d", input, weight, bias, stride_h, stride_w, pad_h, pad_w, groups, out);
             }
-            return (int)mh$.invokeExact(input, weight, bias, stride_h, stride_w, pad_h, pad_w, groups, blocked, out);
+            return (int)mh$.invokeExact(input, weight, bias, stride_h, stride_w, pad_h, pad_w, groups, out);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -4740,10 +4167,8 @@ public class shakenet_h extends shakenet_h$shared {
             shakenet_h.C_POINTER,
             shakenet_h.C_POINTER,
             shakenet_h.C_INT,
-            shakenet_h.C_INT,
             shakenet_h.C_DOUBLE,
             shakenet_h.C_DOUBLE,
-            shakenet_h.C_INT,
             shakenet_h.C_POINTER
         );
 
@@ -4755,7 +4180,7 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, int32_t training, int32_t relu, double momentum, double eps, int32_t blocked, sn_tensor **out)
+     * int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, int32_t training, double momentum, double eps, sn_tensor **out)
      * }
      */
     public static FunctionDescriptor sn_batch_norm$descriptor() {
@@ -4765,7 +4190,7 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, int32_t training, int32_t relu, double momentum, double eps, int32_t blocked, sn_tensor **out)
+     * int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, int32_t training, double momentum, double eps, sn_tensor **out)
      * }
      */
     public static MethodHandle sn_batch_norm$handle() {
@@ -4775,7 +4200,7 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, int32_t training, int32_t relu, double momentum, double eps, int32_t blocked, sn_tensor **out)
+     * int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, int32_t training, double momentum, double eps, sn_tensor **out)
      * }
      */
     public static MemorySegment sn_batch_norm$address() {
@@ -4784,91 +4209,16 @@ public class shakenet_h extends shakenet_h$shared {
 
     /**
      * {@snippet lang=c :
-     * int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, int32_t training, int32_t relu, double momentum, double eps, int32_t blocked, sn_tensor **out)
+     * int32_t sn_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, int32_t training, double momentum, double eps, sn_tensor **out)
      * }
      */
-    public static int sn_batch_norm(MemorySegment input, MemorySegment weight, MemorySegment bias, MemorySegment running_mean, MemorySegment running_var, int training, int relu, double momentum, double eps, int blocked, MemorySegment out) {
+    public static int sn_batch_norm(MemorySegment input, MemorySegment weight, MemorySegment bias, MemorySegment running_mean, MemorySegment running_var, int training, double momentum, double eps, MemorySegment out) {
         var mh$ = sn_batch_norm.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_batch_norm", input, weight, bias, running_mean, running_var, training, relu, momentum, eps, blocked, out);
+                traceDowncall("sn_batch_norm", input, weight, bias, running_mean, running_var, training, momentum, eps, out);
             }
-            return (int)mh$.invokeExact(input, weight, bias, running_mean, running_var, training, relu, momentum, eps, blocked, out);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class sn_batch_norm_pair {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            shakenet_h.C_INT,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_INT,
-            shakenet_h.C_INT,
-            shakenet_h.C_DOUBLE,
-            shakenet_h.C_DOUBLE,
-            shakenet_h.C_INT,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_batch_norm_pair");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t sn_batch_norm_pair(const sn_tensor *input, const sn_tensor *weight1, const sn_tensor *bias1, sn_tensor *running_mean1, sn_tensor *running_var1, const sn_tensor *weight2, const sn_tensor *bias2, sn_tensor *running_mean2, sn_tensor *running_var2, int32_t training, int32_t relu, double momentum, double eps, int32_t blocked, sn_tensor **out1, sn_tensor **out2)
-     * }
-     */
-    public static FunctionDescriptor sn_batch_norm_pair$descriptor() {
-        return sn_batch_norm_pair.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t sn_batch_norm_pair(const sn_tensor *input, const sn_tensor *weight1, const sn_tensor *bias1, sn_tensor *running_mean1, sn_tensor *running_var1, const sn_tensor *weight2, const sn_tensor *bias2, sn_tensor *running_mean2, sn_tensor *running_var2, int32_t training, int32_t relu, double momentum, double eps, int32_t blocked, sn_tensor **out1, sn_tensor **out2)
-     * }
-     */
-    public static MethodHandle sn_batch_norm_pair$handle() {
-        return sn_batch_norm_pair.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t sn_batch_norm_pair(const sn_tensor *input, const sn_tensor *weight1, const sn_tensor *bias1, sn_tensor *running_mean1, sn_tensor *running_var1, const sn_tensor *weight2, const sn_tensor *bias2, sn_tensor *running_mean2, sn_tensor *running_var2, int32_t training, int32_t relu, double momentum, double eps, int32_t blocked, sn_tensor **out1, sn_tensor **out2)
-     * }
-     */
-    public static MemorySegment sn_batch_norm_pair$address() {
-        return sn_batch_norm_pair.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t sn_batch_norm_pair(const sn_tensor *input, const sn_tensor *weight1, const sn_tensor *bias1, sn_tensor *running_mean1, sn_tensor *running_var1, const sn_tensor *weight2, const sn_tensor *bias2, sn_tensor *running_mean2, sn_tensor *running_var2, int32_t training, int32_t relu, double momentum, double eps, int32_t blocked, sn_tensor **out1, sn_tensor **out2)
-     * }
-     */
-    public static int sn_batch_norm_pair(MemorySegment input, MemorySegment weight1, MemorySegment bias1, MemorySegment running_mean1, MemorySegment running_var1, MemorySegment weight2, MemorySegment bias2, MemorySegment running_mean2, MemorySegment running_var2, int training, int relu, double momentum, double eps, int blocked, MemorySegment out1, MemorySegment out2) {
-        var mh$ = sn_batch_norm_pair.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_batch_norm_pair", input, weight1, bias1, running_mean1, running_var1, weight2, bias2, running_mean2, running_var2, training, relu, momentum, eps, blocked, out1, out2);
-            }
-            return (int)mh$.invokeExact(input, weight1, bias1, running_mean1, running_var1, weight2, bias2, running_mean2, running_var2, training, relu, momentum, eps, blocked, out1, out2);
+            return (int)mh$.invokeExact(input, weight, bias, running_mean, running_var, training, momentum, eps, out);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -4997,67 +4347,6 @@ public class shakenet_h extends shakenet_h$shared {
         }
     }
 
-    private static class sn_shift_pixel {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            shakenet_h.C_INT,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_shift_pixel");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t sn_shift_pixel(const sn_tensor *input, sn_tensor **out)
-     * }
-     */
-    public static FunctionDescriptor sn_shift_pixel$descriptor() {
-        return sn_shift_pixel.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t sn_shift_pixel(const sn_tensor *input, sn_tensor **out)
-     * }
-     */
-    public static MethodHandle sn_shift_pixel$handle() {
-        return sn_shift_pixel.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t sn_shift_pixel(const sn_tensor *input, sn_tensor **out)
-     * }
-     */
-    public static MemorySegment sn_shift_pixel$address() {
-        return sn_shift_pixel.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t sn_shift_pixel(const sn_tensor *input, sn_tensor **out)
-     * }
-     */
-    public static int sn_shift_pixel(MemorySegment input, MemorySegment out) {
-        var mh$ = sn_shift_pixel.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_shift_pixel", input, out);
-            }
-            return (int)mh$.invokeExact(input, out);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
     private static class sn_shortcut_samples {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             shakenet_h.C_INT,
@@ -5113,73 +4402,6 @@ public class shakenet_h extends shakenet_h$shared {
                 traceDowncall("sn_shortcut_samples", input, stride, out);
             }
             return (int)mh$.invokeExact(input, stride, out);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class sn_avg_pool2d {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            shakenet_h.C_INT,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_LONG,
-            shakenet_h.C_LONG,
-            shakenet_h.C_LONG,
-            shakenet_h.C_LONG,
-            shakenet_h.C_LONG,
-            shakenet_h.C_LONG,
-            shakenet_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_avg_pool2d");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t sn_avg_pool2d(const sn_tensor *input, int64_t kernel_h, int64_t kernel_w, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, sn_tensor **out)
-     * }
-     */
-    public static FunctionDescriptor sn_avg_pool2d$descriptor() {
-        return sn_avg_pool2d.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t sn_avg_pool2d(const sn_tensor *input, int64_t kernel_h, int64_t kernel_w, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, sn_tensor **out)
-     * }
-     */
-    public static MethodHandle sn_avg_pool2d$handle() {
-        return sn_avg_pool2d.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t sn_avg_pool2d(const sn_tensor *input, int64_t kernel_h, int64_t kernel_w, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, sn_tensor **out)
-     * }
-     */
-    public static MemorySegment sn_avg_pool2d$address() {
-        return sn_avg_pool2d.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t sn_avg_pool2d(const sn_tensor *input, int64_t kernel_h, int64_t kernel_w, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, sn_tensor **out)
-     * }
-     */
-    public static int sn_avg_pool2d(MemorySegment input, long kernel_h, long kernel_w, long stride_h, long stride_w, long pad_h, long pad_w, MemorySegment out) {
-        var mh$ = sn_avg_pool2d.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_avg_pool2d", input, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, out);
-            }
-            return (int)mh$.invokeExact(input, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, out);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -5570,10 +4792,7 @@ public class shakenet_h extends shakenet_h$shared {
             shakenet_h.C_INT,
             shakenet_h.C_POINTER,
             shakenet_h.C_POINTER,
-            shakenet_h.C_INT,
-            shakenet_h.C_INT,
-            shakenet_h.C_INT,
-            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
             shakenet_h.C_POINTER,
             shakenet_h.C_POINTER
         );
@@ -5586,7 +4805,7 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t sn_shake_shake(const sn_tensor *a, const sn_tensor *b, int32_t forward_mode, int32_t backward_mode, int32_t level, int32_t training, sn_generator *generator, sn_tensor **out)
+     * int32_t sn_shake_shake(const sn_tensor *a, const sn_tensor *b, const sn_tensor *alpha, const sn_tensor *beta, sn_tensor **out)
      * }
      */
     public static FunctionDescriptor sn_shake_shake$descriptor() {
@@ -5596,7 +4815,7 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t sn_shake_shake(const sn_tensor *a, const sn_tensor *b, int32_t forward_mode, int32_t backward_mode, int32_t level, int32_t training, sn_generator *generator, sn_tensor **out)
+     * int32_t sn_shake_shake(const sn_tensor *a, const sn_tensor *b, const sn_tensor *alpha, const sn_tensor *beta, sn_tensor **out)
      * }
      */
     public static MethodHandle sn_shake_shake$handle() {
@@ -5606,7 +4825,7 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t sn_shake_shake(const sn_tensor *a, const sn_tensor *b, int32_t forward_mode, int32_t backward_mode, int32_t level, int32_t training, sn_generator *generator, sn_tensor **out)
+     * int32_t sn_shake_shake(const sn_tensor *a, const sn_tensor *b, const sn_tensor *alpha, const sn_tensor *beta, sn_tensor **out)
      * }
      */
     public static MemorySegment sn_shake_shake$address() {
@@ -5615,16 +4834,16 @@ public class shakenet_h extends shakenet_h$shared {
 
     /**
      * {@snippet lang=c :
-     * int32_t sn_shake_shake(const sn_tensor *a, const sn_tensor *b, int32_t forward_mode, int32_t backward_mode, int32_t level, int32_t training, sn_generator *generator, sn_tensor **out)
+     * int32_t sn_shake_shake(const sn_tensor *a, const sn_tensor *b, const sn_tensor *alpha, const sn_tensor *beta, sn_tensor **out)
      * }
      */
-    public static int sn_shake_shake(MemorySegment a, MemorySegment b, int forward_mode, int backward_mode, int level, int training, MemorySegment generator, MemorySegment out) {
+    public static int sn_shake_shake(MemorySegment a, MemorySegment b, MemorySegment alpha, MemorySegment beta, MemorySegment out) {
         var mh$ = sn_shake_shake.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_shake_shake", a, b, forward_mode, backward_mode, level, training, generator, out);
+                traceDowncall("sn_shake_shake", a, b, alpha, beta, out);
             }
-            return (int)mh$.invokeExact(a, b, forward_mode, backward_mode, level, training, generator, out);
+            return (int)mh$.invokeExact(a, b, alpha, beta, out);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -5632,22 +4851,13 @@ public class shakenet_h extends shakenet_h$shared {
         }
     }
 
-    private static class sn_shake_shake_add_relu {
+    private static class sn_cpu_kernels_available {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             shakenet_h.C_INT,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_INT,
-            shakenet_h.C_INT,
-            shakenet_h.C_INT,
-            shakenet_h.C_INT,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER,
             shakenet_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_shake_shake_add_relu");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_kernels_available");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -5655,45 +4865,45 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t sn_shake_shake_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual, int32_t forward_mode, int32_t backward_mode, int32_t level, int32_t training, sn_generator *generator, sn_tensor **out, sn_tensor **out_relu)
+     * int32_t sn_cpu_kernels_available(int32_t *out)
      * }
      */
-    public static FunctionDescriptor sn_shake_shake_add_relu$descriptor() {
-        return sn_shake_shake_add_relu.DESC;
+    public static FunctionDescriptor sn_cpu_kernels_available$descriptor() {
+        return sn_cpu_kernels_available.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t sn_shake_shake_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual, int32_t forward_mode, int32_t backward_mode, int32_t level, int32_t training, sn_generator *generator, sn_tensor **out, sn_tensor **out_relu)
+     * int32_t sn_cpu_kernels_available(int32_t *out)
      * }
      */
-    public static MethodHandle sn_shake_shake_add_relu$handle() {
-        return sn_shake_shake_add_relu.HANDLE;
+    public static MethodHandle sn_cpu_kernels_available$handle() {
+        return sn_cpu_kernels_available.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t sn_shake_shake_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual, int32_t forward_mode, int32_t backward_mode, int32_t level, int32_t training, sn_generator *generator, sn_tensor **out, sn_tensor **out_relu)
+     * int32_t sn_cpu_kernels_available(int32_t *out)
      * }
      */
-    public static MemorySegment sn_shake_shake_add_relu$address() {
-        return sn_shake_shake_add_relu.ADDR;
+    public static MemorySegment sn_cpu_kernels_available$address() {
+        return sn_cpu_kernels_available.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t sn_shake_shake_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual, int32_t forward_mode, int32_t backward_mode, int32_t level, int32_t training, sn_generator *generator, sn_tensor **out, sn_tensor **out_relu)
+     * int32_t sn_cpu_kernels_available(int32_t *out)
      * }
      */
-    public static int sn_shake_shake_add_relu(MemorySegment a, MemorySegment b, MemorySegment residual, int forward_mode, int backward_mode, int level, int training, MemorySegment generator, MemorySegment out, MemorySegment out_relu) {
-        var mh$ = sn_shake_shake_add_relu.HANDLE;
+    public static int sn_cpu_kernels_available(MemorySegment out) {
+        var mh$ = sn_cpu_kernels_available.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_shake_shake_add_relu", a, b, residual, forward_mode, backward_mode, level, training, generator, out, out_relu);
+                traceDowncall("sn_cpu_kernels_available", out);
             }
-            return (int)mh$.invokeExact(a, b, residual, forward_mode, backward_mode, level, training, generator, out, out_relu);
+            return (int)mh$.invokeExact(out);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -5701,32 +4911,21 @@ public class shakenet_h extends shakenet_h$shared {
         }
     }
 
-    private static class sn_shake_batch_norm_add_relu {
+    private static class sn_cpu_shake_stage {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             shakenet_h.C_INT,
             shakenet_h.C_POINTER,
             shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_POINTER,
+            shakenet_h.C_INT,
+            shakenet_h.C_LONG,
             shakenet_h.C_POINTER,
             shakenet_h.C_DOUBLE,
             shakenet_h.C_DOUBLE,
-            shakenet_h.C_INT,
-            shakenet_h.C_INT,
-            shakenet_h.C_INT,
-            shakenet_h.C_POINTER,
-            shakenet_h.C_INT,
             shakenet_h.C_POINTER,
             shakenet_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_shake_batch_norm_add_relu");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_shake_stage");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -5734,45 +4933,409 @@ public class shakenet_h extends shakenet_h$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t sn_shake_batch_norm_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual, const sn_tensor *weight_a, const sn_tensor *bias_a, sn_tensor *running_mean_a, sn_tensor *running_var_a, const sn_tensor *weight_b, const sn_tensor *bias_b, sn_tensor *running_mean_b, sn_tensor *running_var_b, double momentum, double eps, int32_t forward_mode, int32_t backward_mode, int32_t level, sn_generator *generator, int32_t blocked_out, sn_tensor **out, sn_tensor **out_relu)
+     * int32_t sn_cpu_shake_stage(const sn_tensor *input, const sn_tensor *input_relu, int32_t blocks, int64_t stride, sn_tensor *const *tensors, double momentum, double eps, sn_tensor **out, sn_tensor **out_relu)
      * }
      */
-    public static FunctionDescriptor sn_shake_batch_norm_add_relu$descriptor() {
-        return sn_shake_batch_norm_add_relu.DESC;
+    public static FunctionDescriptor sn_cpu_shake_stage$descriptor() {
+        return sn_cpu_shake_stage.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t sn_shake_batch_norm_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual, const sn_tensor *weight_a, const sn_tensor *bias_a, sn_tensor *running_mean_a, sn_tensor *running_var_a, const sn_tensor *weight_b, const sn_tensor *bias_b, sn_tensor *running_mean_b, sn_tensor *running_var_b, double momentum, double eps, int32_t forward_mode, int32_t backward_mode, int32_t level, sn_generator *generator, int32_t blocked_out, sn_tensor **out, sn_tensor **out_relu)
+     * int32_t sn_cpu_shake_stage(const sn_tensor *input, const sn_tensor *input_relu, int32_t blocks, int64_t stride, sn_tensor *const *tensors, double momentum, double eps, sn_tensor **out, sn_tensor **out_relu)
      * }
      */
-    public static MethodHandle sn_shake_batch_norm_add_relu$handle() {
-        return sn_shake_batch_norm_add_relu.HANDLE;
+    public static MethodHandle sn_cpu_shake_stage$handle() {
+        return sn_cpu_shake_stage.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t sn_shake_batch_norm_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual, const sn_tensor *weight_a, const sn_tensor *bias_a, sn_tensor *running_mean_a, sn_tensor *running_var_a, const sn_tensor *weight_b, const sn_tensor *bias_b, sn_tensor *running_mean_b, sn_tensor *running_var_b, double momentum, double eps, int32_t forward_mode, int32_t backward_mode, int32_t level, sn_generator *generator, int32_t blocked_out, sn_tensor **out, sn_tensor **out_relu)
+     * int32_t sn_cpu_shake_stage(const sn_tensor *input, const sn_tensor *input_relu, int32_t blocks, int64_t stride, sn_tensor *const *tensors, double momentum, double eps, sn_tensor **out, sn_tensor **out_relu)
      * }
      */
-    public static MemorySegment sn_shake_batch_norm_add_relu$address() {
-        return sn_shake_batch_norm_add_relu.ADDR;
+    public static MemorySegment sn_cpu_shake_stage$address() {
+        return sn_cpu_shake_stage.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t sn_shake_batch_norm_add_relu(const sn_tensor *a, const sn_tensor *b, const sn_tensor *residual, const sn_tensor *weight_a, const sn_tensor *bias_a, sn_tensor *running_mean_a, sn_tensor *running_var_a, const sn_tensor *weight_b, const sn_tensor *bias_b, sn_tensor *running_mean_b, sn_tensor *running_var_b, double momentum, double eps, int32_t forward_mode, int32_t backward_mode, int32_t level, sn_generator *generator, int32_t blocked_out, sn_tensor **out, sn_tensor **out_relu)
+     * int32_t sn_cpu_shake_stage(const sn_tensor *input, const sn_tensor *input_relu, int32_t blocks, int64_t stride, sn_tensor *const *tensors, double momentum, double eps, sn_tensor **out, sn_tensor **out_relu)
      * }
      */
-    public static int sn_shake_batch_norm_add_relu(MemorySegment a, MemorySegment b, MemorySegment residual, MemorySegment weight_a, MemorySegment bias_a, MemorySegment running_mean_a, MemorySegment running_var_a, MemorySegment weight_b, MemorySegment bias_b, MemorySegment running_mean_b, MemorySegment running_var_b, double momentum, double eps, int forward_mode, int backward_mode, int level, MemorySegment generator, int blocked_out, MemorySegment out, MemorySegment out_relu) {
-        var mh$ = sn_shake_batch_norm_add_relu.HANDLE;
+    public static int sn_cpu_shake_stage(MemorySegment input, MemorySegment input_relu, int blocks, long stride, MemorySegment tensors, double momentum, double eps, MemorySegment out, MemorySegment out_relu) {
+        var mh$ = sn_cpu_shake_stage.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("sn_shake_batch_norm_add_relu", a, b, residual, weight_a, bias_a, running_mean_a, running_var_a, weight_b, bias_b, running_mean_b, running_var_b, momentum, eps, forward_mode, backward_mode, level, generator, blocked_out, out, out_relu);
+                traceDowncall("sn_cpu_shake_stage", input, input_relu, blocks, stride, tensors, momentum, eps, out, out_relu);
             }
-            return (int)mh$.invokeExact(a, b, residual, weight_a, bias_a, running_mean_a, running_var_a, weight_b, bias_b, running_mean_b, running_var_b, momentum, eps, forward_mode, backward_mode, level, generator, blocked_out, out, out_relu);
+            return (int)mh$.invokeExact(input, input_relu, blocks, stride, tensors, momentum, eps, out, out_relu);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_cpu_sgd_step {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_INT,
+            shakenet_h.C_DOUBLE,
+            shakenet_h.C_DOUBLE,
+            shakenet_h.C_DOUBLE,
+            shakenet_h.C_DOUBLE,
+            shakenet_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_sgd_step");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_sgd_step(sn_tensor *const *params, sn_tensor *const *momentum_buffers, int32_t *buffer_ready, int32_t count, double lr, double momentum, double dampening, double weight_decay, int32_t nesterov)
+     * }
+     */
+    public static FunctionDescriptor sn_cpu_sgd_step$descriptor() {
+        return sn_cpu_sgd_step.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_sgd_step(sn_tensor *const *params, sn_tensor *const *momentum_buffers, int32_t *buffer_ready, int32_t count, double lr, double momentum, double dampening, double weight_decay, int32_t nesterov)
+     * }
+     */
+    public static MethodHandle sn_cpu_sgd_step$handle() {
+        return sn_cpu_sgd_step.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_sgd_step(sn_tensor *const *params, sn_tensor *const *momentum_buffers, int32_t *buffer_ready, int32_t count, double lr, double momentum, double dampening, double weight_decay, int32_t nesterov)
+     * }
+     */
+    public static MemorySegment sn_cpu_sgd_step$address() {
+        return sn_cpu_sgd_step.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_cpu_sgd_step(sn_tensor *const *params, sn_tensor *const *momentum_buffers, int32_t *buffer_ready, int32_t count, double lr, double momentum, double dampening, double weight_decay, int32_t nesterov)
+     * }
+     */
+    public static int sn_cpu_sgd_step(MemorySegment params, MemorySegment momentum_buffers, MemorySegment buffer_ready, int count, double lr, double momentum, double dampening, double weight_decay, int nesterov) {
+        var mh$ = sn_cpu_sgd_step.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_cpu_sgd_step", params, momentum_buffers, buffer_ready, count, lr, momentum, dampening, weight_decay, nesterov);
+            }
+            return (int)mh$.invokeExact(params, momentum_buffers, buffer_ready, count, lr, momentum, dampening, weight_decay, nesterov);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_cpu_allocator_use_caching {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_allocator_use_caching");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_allocator_use_caching(int32_t caching)
+     * }
+     */
+    public static FunctionDescriptor sn_cpu_allocator_use_caching$descriptor() {
+        return sn_cpu_allocator_use_caching.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_allocator_use_caching(int32_t caching)
+     * }
+     */
+    public static MethodHandle sn_cpu_allocator_use_caching$handle() {
+        return sn_cpu_allocator_use_caching.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_allocator_use_caching(int32_t caching)
+     * }
+     */
+    public static MemorySegment sn_cpu_allocator_use_caching$address() {
+        return sn_cpu_allocator_use_caching.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_cpu_allocator_use_caching(int32_t caching)
+     * }
+     */
+    public static int sn_cpu_allocator_use_caching(int caching) {
+        var mh$ = sn_cpu_allocator_use_caching.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_cpu_allocator_use_caching", caching);
+            }
+            return (int)mh$.invokeExact(caching);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_cpu_allocator_is_caching {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_allocator_is_caching");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_allocator_is_caching(int32_t *out)
+     * }
+     */
+    public static FunctionDescriptor sn_cpu_allocator_is_caching$descriptor() {
+        return sn_cpu_allocator_is_caching.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_allocator_is_caching(int32_t *out)
+     * }
+     */
+    public static MethodHandle sn_cpu_allocator_is_caching$handle() {
+        return sn_cpu_allocator_is_caching.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_allocator_is_caching(int32_t *out)
+     * }
+     */
+    public static MemorySegment sn_cpu_allocator_is_caching$address() {
+        return sn_cpu_allocator_is_caching.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_cpu_allocator_is_caching(int32_t *out)
+     * }
+     */
+    public static int sn_cpu_allocator_is_caching(MemorySegment out) {
+        var mh$ = sn_cpu_allocator_is_caching.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_cpu_allocator_is_caching", out);
+            }
+            return (int)mh$.invokeExact(out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_cpu_memory {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_memory");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_memory(sn_cpu_memory_stats *out)
+     * }
+     */
+    public static FunctionDescriptor sn_cpu_memory$descriptor() {
+        return sn_cpu_memory.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_memory(sn_cpu_memory_stats *out)
+     * }
+     */
+    public static MethodHandle sn_cpu_memory$handle() {
+        return sn_cpu_memory.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_memory(sn_cpu_memory_stats *out)
+     * }
+     */
+    public static MemorySegment sn_cpu_memory$address() {
+        return sn_cpu_memory.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_cpu_memory(sn_cpu_memory_stats *out)
+     * }
+     */
+    public static int sn_cpu_memory(MemorySegment out) {
+        var mh$ = sn_cpu_memory.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_cpu_memory", out);
+            }
+            return (int)mh$.invokeExact(out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_cpu_memory_reset_peak {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_memory_reset_peak");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_memory_reset_peak()
+     * }
+     */
+    public static FunctionDescriptor sn_cpu_memory_reset_peak$descriptor() {
+        return sn_cpu_memory_reset_peak.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_memory_reset_peak()
+     * }
+     */
+    public static MethodHandle sn_cpu_memory_reset_peak$handle() {
+        return sn_cpu_memory_reset_peak.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_memory_reset_peak()
+     * }
+     */
+    public static MemorySegment sn_cpu_memory_reset_peak$address() {
+        return sn_cpu_memory_reset_peak.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_cpu_memory_reset_peak()
+     * }
+     */
+    public static int sn_cpu_memory_reset_peak() {
+        var mh$ = sn_cpu_memory_reset_peak.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_cpu_memory_reset_peak");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_cpu_memory_release_idle {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_memory_release_idle");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_memory_release_idle()
+     * }
+     */
+    public static FunctionDescriptor sn_cpu_memory_release_idle$descriptor() {
+        return sn_cpu_memory_release_idle.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_memory_release_idle()
+     * }
+     */
+    public static MethodHandle sn_cpu_memory_release_idle$handle() {
+        return sn_cpu_memory_release_idle.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_memory_release_idle()
+     * }
+     */
+    public static MemorySegment sn_cpu_memory_release_idle$address() {
+        return sn_cpu_memory_release_idle.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_cpu_memory_release_idle()
+     * }
+     */
+    public static int sn_cpu_memory_release_idle() {
+        var mh$ = sn_cpu_memory_release_idle.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_cpu_memory_release_idle");
+            }
+            return (int)mh$.invokeExact();
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

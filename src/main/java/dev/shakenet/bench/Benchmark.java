@@ -5,7 +5,6 @@ import dev.shakenet.data.Cifar10;
 import dev.shakenet.data.ImageSet;
 import dev.shakenet.nn.ShakeResNet;
 import dev.shakenet.optim.Sgd;
-import dev.shakenet.torch.CpuConvolution;
 import dev.shakenet.torch.CpuMemory;
 import dev.shakenet.torch.Device;
 import dev.shakenet.torch.Functional;
@@ -51,7 +50,7 @@ public final class Benchmark {
         if (device.isCuda()) Torch.resetCudaPeakMemory(Math.max(device.index(), 0));
         Map<String, Object> out = new LinkedHashMap<>();
         double trainGflop;
-        // The model first: creating it applies the config's process settings (threads, Winograd) the header reports.
+        // The model first: creating it applies the config's process settings (threads, allocator) the header reports.
         try (TrainingModel training = TrainingModel.create(run)) {
             ShakeResNet model = training.model();
             Sgd sgd = training.sgd();
@@ -64,8 +63,7 @@ public final class Benchmark {
             out.put("memory_format", config.memoryFormat().name().toLowerCase());
             out.put("threads", Torch.numThreads());
             out.put("cpu_allocator", config.cpuAllocator().name().toLowerCase());
-            out.put("cpu_conv_algorithm", config.cpuConvAlgorithm().name().toLowerCase());
-            out.put("cpu_winograd", CpuConvolution.isWinograd());
+            out.put("engine", training.engine().name());
             out.put("batch_size", config.batchSize());
             out.put("eval_batch_size", config.evalBatchSize());
             out.put("libtorch", Torch.version());

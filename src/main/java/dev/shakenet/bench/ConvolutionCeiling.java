@@ -1,7 +1,6 @@
 package dev.shakenet.bench;
 
 import dev.shakenet.torch.Autocast;
-import dev.shakenet.torch.CpuConvolution;
 import dev.shakenet.torch.DType;
 import dev.shakenet.torch.Device;
 import dev.shakenet.torch.Functional;
@@ -19,8 +18,8 @@ import java.util.Map;
  * and weight gradient) in the run's precision and layout: libtorch's best case for the operation
  * that dominates a Shake-Shake step. Dividing it by the model's arithmetic per image gives the
  * images/s no implementation on the same libtorch can beat, since every other op only adds time.
- * It is measured with libtorch's direct algorithm, Winograd switched off for the while: ShakeNet's
- * Winograd convolutions ({@link CpuConvolution}) do less arithmetic and can pass it.
+ * It is measured with libtorch's direct algorithm (sn_conv2d): the CPU-kernels engine's
+ * Winograd convolutions do less arithmetic and can pass it.
  */
 final class ConvolutionCeiling {
     /** 64 x 256 x 16 x 16 images through 256 filters of 3x3: 19.3 GFLOP per forward, compute-bound on any device. */
@@ -31,8 +30,6 @@ final class ConvolutionCeiling {
     static Map<String, Object> measure(Device device, Precision precision, MemoryFormat format, int steps, int warmup) {
         double flopPerPass = 2.0 * BATCH * CHANNELS * SIZE * SIZE * CHANNELS * 9;
         double[] rate = new double[steps];
-        boolean winograd = CpuConvolution.isWinograd();
-        CpuConvolution.useWinograd(false);
         try (TensorScope scope = TensorScope.open(); Generator rng = Generator.create(device, 7)) {
             Tensor x = Tensor.randn(0, 1, DType.FLOAT32, device, rng, BATCH, CHANNELS, SIZE, SIZE).to(format).requiresGrad(true);
             Tensor w = Tensor.randn(0, 0.02, DType.FLOAT32, device, rng, CHANNELS, CHANNELS, 3, 3).to(format).requiresGrad(true);
@@ -52,8 +49,6 @@ final class ConvolutionCeiling {
                     w.zeroGrad();
                 }
             }
-        } finally {
-            CpuConvolution.useWinograd(winograd);
         }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("shape", BATCH + "x" + CHANNELS + "x" + SIZE + "x" + SIZE + " input, " + CHANNELS + " filters 3x3, padding 1");

@@ -10,11 +10,16 @@ public final class Linear extends Module {
 
     public Linear(int in, int out, Init init) {
         weight = registerParameter("weight", init.uniform(1 / Math.sqrt(in), out, in));
-        bias = registerParameter("bias", init.constant(0, dev.shakenet.torch.DType.FLOAT32, out));
+        bias = registerParameter("bias", init.constant(0, out));
     }
 
     /** (N,in) -> (N,out) */
     public Tensor forward(Tensor x) {
         return Functional.linear(x, weight, bias);
+    }
+
+    /** How many outputs (classes, for the classifier). */
+    public int outFeatures() {
+        return (int) weight.size(0);
     }
 }

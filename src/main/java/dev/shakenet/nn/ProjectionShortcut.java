@@ -2,12 +2,13 @@ package dev.shakenet.nn;
 
 import dev.shakenet.torch.Functional;
 import dev.shakenet.torch.Tensor;
+import java.util.List;
 
 /**
- * The shortcut of a block that changes width: from ReLU(x), path 1 takes every s-th pixel and
- * path 2 the pixels between (the map shifted by one pixel: first row and column dropped, last
- * row and column zero-padded, i.e. right/bottom padding), each through a 1x1 conv to out/2
- * channels; the two are concatenated and batch-normalized.
+ * The shortcut of a block that changes width (PAPER.md): from ReLU(x), path 1 takes every s-th
+ * pixel and path 2 the pixels between (the map shifted by one pixel: first row and column
+ * dropped, last row and column zero-padded, i.e. right/bottom padding), each through a 1x1 conv
+ * to out/2 channels; the two are concatenated and batch-normalized.
  */
 final class ProjectionShortcut extends Module {
     private final Conv2d conv1;
@@ -24,13 +25,16 @@ final class ProjectionShortcut extends Module {
     }
 
     /**
-     * relu(x) (N,in,H,W) -> (N,out,H/s,W/s): both paths' samples side by side in one tensor, through
-     * both 1x1 convolutions as one (the two paths' outputs come out concatenated), then batch norm.
+     * (N,in,H,W) -> (N,out,H/s,W/s). Both paths' samples come side by side in one tensor
+     * (channels [0,in) path 1, [in,2in) path 2), and a convolution with two groups applies conv1
+     * to the first and conv2 to the second: their outputs come out concatenated.
      */
-    Tensor forward(Tensor reluX) {
-        try (Tensor samples = Functional.shortcutSamples(reluX, stride);
-             Tensor both = Conv2d.forwardBlockDiagonal(conv1, conv2, samples)) {
-            return bn.forward(both);
+    Tensor forward(Tensor x) {
+        try (Tensor h = x.relu();
+             Tensor samples = Functional.shortcutSamples(h, stride);
+             Tensor weights = Functional.cat(List.of(conv1.weight(), conv2.weight()), 0);
+             Tensor paths = Functional.conv2d(samples, weights, null, 1, 1, 0, 0, 2)) {
+            return bn.forward(paths);
         }
     }
 }

@@ -1,10 +1,9 @@
 package dev.shakenet.nn;
 
 import dev.shakenet.torch.Functional;
-import dev.shakenet.torch.Generator;
-import dev.shakenet.torch.ShakeShake;
 import dev.shakenet.torch.Tensor;
 import dev.shakenet.torch.TensorScope;
+import java.util.List;
 
 /**
  * Shake-Shake-{depth} 2x{width}d for 32x32 images (PAPER.md): a stem (conv 3x3 3->16, BN, no
@@ -21,56 +20,65 @@ public final class ShakeResNet extends Module {
     private final Stem stem;
     private final Stage[] stages = new Stage[3];
     private final Linear fc;
-    private final Generator shakeGenerator;
 
     /**
-     * @param shakeGenerator draws the shake coefficients during training (on the model's device)
-     * @param init where parameters go and the generator their initial values come from
+     * @param coefficients the shake coefficients in training (ShakeCoefficients.drawn for the paper's rules)
+     * @param init where parameters go, their dtype, and the generator their initial values come from
      */
-    public ShakeResNet(int depth, int width, int classes, Shake shake, Generator shakeGenerator, Init init) {
+    public ShakeResNet(int depth, int width, int classes, ShakeCoefficients coefficients, Init init) {
         if (depth < 8 || (depth - 2) % 6 != 0) {
             throw new IllegalArgumentException("depth must be 6n+2 with n >= 1 (8, 14, 20, 26, ...), got " + depth);
         }
         if (width < 2 || width % 2 != 0) throw new IllegalArgumentException("width must be even and >= 2, got " + width);
-        this.shakeGenerator = shakeGenerator;
         int blocks = (depth - 2) / 6;
         try (TensorScope construction = TensorScope.open()) { // frees initialization temporaries
             stem = registerModule("stem", new Stem(init));
             int in = Stem.CHANNELS;
             for (int s = 0; s < 3; s++) {
                 int out = width << s;
-                stages[s] = registerModule("stage" + (s + 1), new Stage(in, out, s == 0 ? 1 : 2, blocks, shake, shakeGenerator, init));
+                stages[s] = registerModule("stage" + (s + 1), new Stage(in, out, s == 0 ? 1 : 2, blocks, coefficients, init));
                 in = out;
             }
             fc = registerModule("fc", new Linear(in, classes, init));
         }
     }
 
-    /** Images (N,3,32,32) -> logits (N,classes). Intermediates are closed once consumed (see ResidualBranch). */
+    /** Images (N,3,32,32) -> logits (N,classes). */
     public Tensor forward(Tensor images) {
         Tensor x = stem.forward(images);                             // (N,16,32,32)
-        Tensor h = x.relu();
         for (Stage stage : stages) {                                 // (N,K,32,32) (N,2K,16,16) (N,4K,8,8)
-            ShakeShake.BlockOutput next = stage.forward(x, h);
-            x.close();
-            h.close();
-            x = next.out();
-            h = next.outRelu();
+            try (Tensor in = x) {
+                x = stage.forward(in);
+            }
         }
-        x.close(); // only its ReLU goes on
-        try (Tensor last = h; Tensor pooled = Functional.globalAvgPool2d(last)) { // (N,4K)
+        return head(x);
+    }
+
+    /** How many classes the classifier tells apart. */
+    public int classes() {
+        return fc.outFeatures();
+    }
+
+    Stem stem() {
+        return stem;
+    }
+
+    List<Stage> stages() {
+        return List.of(stages);
+    }
+
+    /** ReLU, global average pooling and the classifier on the last stage's output; closes it. */
+    private Tensor head(Tensor last) {
+        try (last; Tensor h = last.relu()) {
+            return classify(h);
+        }
+    }
+
+    /** Global average pooling and the classifier on relu(last stage's output). */
+    Tensor classify(Tensor lastRelu) {
+        try (Tensor pooled = Functional.globalAvgPool2d(lastRelu)) { // (N,4K)
             return fc.forward(pooled);
         }
-    }
-
-    /** The classifier's outputs: one logit per class. */
-    public int classes() {
-        return (int) fc.namedParameters().get("bias").shape()[0];
-    }
-
-    /** The generator of the shake coefficients (its state belongs in checkpoints). */
-    public Generator shakeGenerator() {
-        return shakeGenerator;
     }
 
     /** conv 3x3 3->16 and BN, no ReLU. */
@@ -94,30 +102,33 @@ public final class ShakeResNet extends Module {
     /** Blocks named 0..n-1 (like nn.Sequential); the first changes width and stride. */
     static final class Stage extends Module {
         private final ShakeBlock[] blocks;
+        private final int stride;
 
-        Stage(int in, int out, int stride, int count, Shake shake, Generator generator, Init init) {
+        Stage(int in, int out, int stride, int count, ShakeCoefficients coefficients, Init init) {
+            this.stride = stride;
             blocks = new ShakeBlock[count];
             for (int i = 0; i < count; i++) {
-                blocks[i] = registerModule(String.valueOf(i), new ShakeBlock(i == 0 ? in : out, out, i == 0 ? stride : 1, shake, generator, init));
+                blocks[i] = registerModule(String.valueOf(i), new ShakeBlock(i == 0 ? in : out, out, i == 0 ? stride : 1, coefficients, init));
             }
         }
 
-        /**
-         * The caller keeps its inputs; every block output but the last is closed once the next
-         * block has it. Outputs passed between the stage's own blocks may be blocked (the next
-         * block has an identity shortcut); the stage's output is in the ordinary layout.
-         */
-        ShakeShake.BlockOutput forward(Tensor x, Tensor h) {
-            ShakeShake.BlockOutput current = new ShakeShake.BlockOutput(x, h);
-            for (int i = 0; i < blocks.length; i++) {
-                ShakeShake.BlockOutput next = blocks[i].forward(current.out(), current.outRelu(), i + 1 < blocks.length);
-                if (current.out() != x) {
-                    current.out().close();
-                    current.outRelu().close();
+        /** The blocks in order; the caller keeps x. */
+        Tensor forward(Tensor x) {
+            Tensor current = blocks[0].forward(x);
+            for (int i = 1; i < blocks.length; i++) {
+                try (Tensor in = current) {
+                    current = blocks[i].forward(in);
                 }
-                current = next;
             }
             return current;
+        }
+
+        List<ShakeBlock> blocks() {
+            return List.of(blocks);
+        }
+
+        int stride() {
+            return stride;
         }
     }
 }

@@ -26,10 +26,18 @@ public final class Sgd implements AutoCloseable {
     private final List<Tensor> buffers = new ArrayList<>();
     private final boolean[] bufferReady;
     private final Options options;
+    private final boolean onePass;
 
+    /** With PyTorch's multi-tensor update (the reference engine's). */
     public Sgd(List<Tensor> params, Options options) {
+        this(params, options, false);
+    }
+
+    /** {@code onePass}: the CPU-kernels engine's update, one pass per float32 CPU parameter. */
+    public Sgd(List<Tensor> params, Options options, boolean onePass) {
         this.params = List.copyOf(params);
         this.options = options;
+        this.onePass = onePass;
         this.bufferReady = new boolean[params.size()];
         if (options.momentum() != 0) {
             for (Tensor p : params) buffers.add(Tensor.zerosLike(p).unscoped());
@@ -38,7 +46,7 @@ public final class Sgd implements AutoCloseable {
 
     /** Updates every parameter that has a gradient with learning rate {@code lr}. */
     public void step(double lr) {
-        ParameterUpdates.sgd(params, buffers, bufferReady, lr, options.momentum(), options.dampening(), options.weightDecay(),
+        ParameterUpdates.sgd(onePass, params, buffers, bufferReady, lr, options.momentum(), options.dampening(), options.weightDecay(),
                 options.nesterov());
     }
 

@@ -22,23 +22,8 @@ public final class Functional {
     }
 
     public static Tensor conv2d(Tensor input, Tensor weight, Tensor bias, int strideH, int strideW, int padH, int padW, int groups) {
-        return conv2d(input, weight, bias, strideH, strideW, padH, padW, groups, false);
-    }
-
-    /**
-     * {@link #conv2d}; with {@code blocked}, the call works in the shim's blocked layout (see
-     * native/include/shakenet.h): a (N,C/16,H,W,16) input is read as the blocked form of a
-     * (N,C,H,W) one, and the result may come blocked, meant only as the input of the next such
-     * convolution or {@link #batchNorm}, which read it without a layout change.
-     */
-    public static Tensor conv2d(Tensor input, Tensor weight, Tensor bias, int stride, int padding, boolean blocked) {
-        return conv2d(input, weight, bias, stride, stride, padding, padding, 1, blocked);
-    }
-
-    private static Tensor conv2d(Tensor input, Tensor weight, Tensor bias, int strideH, int strideW, int padH, int padW, int groups,
-                                 boolean blocked) {
         return own(Native.handle((arena, out) -> sn_conv2d(input.handle(), weight.handle(), handleOf(bias), strideH, strideW, padH, padW,
-                groups, blocked ? 1 : 0, out)));
+                groups, out)));
     }
 
     /**
@@ -48,66 +33,21 @@ public final class Functional {
      */
     public static Tensor batchNorm(Tensor input, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
                                    boolean training, double momentum, double eps) {
-        return batchNorm(input, weight, bias, runningMean, runningVar, training, false, momentum, eps);
-    }
-
-    /**
-     * {@link #batchNorm} followed by ReLU when {@code relu}. On the CPU, training on channels_last
-     * float32/bfloat16 activations runs the shim's own kernels, with the ReLU in the same pass.
-     */
-    public static Tensor batchNorm(Tensor input, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
-                                   boolean training, boolean relu, double momentum, double eps) {
-        return batchNorm(input, weight, bias, runningMean, runningVar, training, relu, momentum, eps, false);
-    }
-
-    /** {@link #batchNorm}; with {@code blocked}, in the blocked layout (see {@link #conv2d(Tensor, Tensor, Tensor, int, int, boolean)}). */
-    public static Tensor batchNorm(Tensor input, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar,
-                                   boolean training, boolean relu, double momentum, double eps, boolean blocked) {
         return own(Native.handle((arena, out) -> sn_batch_norm(input.handle(), handleOf(weight), handleOf(bias),
-                handleOf(runningMean), handleOf(runningVar), training ? 1 : 0, relu ? 1 : 0, momentum, eps, blocked ? 1 : 0, out)));
-    }
-
-    /**
-     * Two batch norms side by side (the shim's sn_batch_norm_pair): {@code input} (N,2C,H,W) holds
-     * the first's C channels, then the second's; each half is normalized with its own parameters
-     * and running statistics, ReLU'd when {@code relu}, and returned as its own (N,C,H,W) tensor.
-     */
-    public static Tensor[] batchNormPair(Tensor input, Tensor weight1, Tensor bias1, Tensor runningMean1, Tensor runningVar1,
-                                         Tensor weight2, Tensor bias2, Tensor runningMean2, Tensor runningVar2, boolean training,
-                                         boolean relu, double momentum, double eps) {
-        return batchNormPair(input, weight1, bias1, runningMean1, runningVar1, weight2, bias2, runningMean2, runningVar2, training, relu,
-                momentum, eps, false);
-    }
-
-    /** {@link #batchNormPair}; with {@code blocked}, in the blocked layout (its halves may come blocked). */
-    public static Tensor[] batchNormPair(Tensor input, Tensor weight1, Tensor bias1, Tensor runningMean1, Tensor runningVar1,
-                                         Tensor weight2, Tensor bias2, Tensor runningMean2, Tensor runningVar2, boolean training,
-                                         boolean relu, double momentum, double eps, boolean blocked) {
-        MemorySegment[] outputs = Native.handles(2, (arena, out) -> sn_batch_norm_pair(input.handle(), weight1.handle(),
-                bias1.handle(), runningMean1.handle(), runningVar1.handle(), weight2.handle(), bias2.handle(), runningMean2.handle(),
-                runningVar2.handle(), training ? 1 : 0, relu ? 1 : 0, momentum, eps, blocked ? 1 : 0, out[0], out[1]));
-        return new Tensor[] {own(outputs[0]), own(outputs[1])};
+                handleOf(runningMean), handleOf(runningVar), training ? 1 : 0, momentum, eps, out)));
     }
 
     public static Tensor relu(Tensor input) {
         return input.relu();
     }
 
-    /** out[:, :, i, j] = input[:, :, i+1, j+1], zero in the last row and column (the shortcut's second path). */
-    public static Tensor shiftPixel(Tensor input) {
-        return own(Native.handle((arena, out) -> sn_shift_pixel(input.handle(), out)));
-    }
-
     /**
      * The projection shortcut's two paths' inputs side by side, (N,C,H,W) -> (N,2C,ceil(H/s),ceil(W/s)):
-     * input[:, :, ::s, ::s], then shiftPixel(input)[:, :, ::s, ::s].
+     * input[:, :, ::s, ::s], then the input shifted by one pixel (first row and column dropped, last
+     * ones zero) sampled the same way: F.pad(input[:, :, 1:, 1:], (0, 1, 0, 1))[:, :, ::s, ::s].
      */
     public static Tensor shortcutSamples(Tensor input, int stride) {
         return own(Native.handle((arena, out) -> sn_shortcut_samples(input.handle(), stride, out)));
-    }
-
-    public static Tensor avgPool2d(Tensor input, int kernel, int stride, int padding) {
-        return own(Native.handle((arena, out) -> sn_avg_pool2d(input.handle(), kernel, kernel, stride, stride, padding, padding, out)));
     }
 
     /** (N,C,H,W) -> (N,C), the mean over H and W. */

@@ -1,6 +1,7 @@
 package dev.shakenet.torch;
 
 import static dev.shakenet.torch.Native.check;
+import static dev.shakenet.torch.ffi.shakenet_h.sn_cpu_sgd_step;
 import static dev.shakenet.torch.ffi.shakenet_h.sn_sgd_step;
 import static dev.shakenet.torch.ffi.shakenet_h.sn_unscale_grads;
 import static java.lang.foreign.ValueLayout.ADDRESS;
@@ -37,8 +38,10 @@ public final class ParameterUpdates {
      * {@code buffers} holds one momentum buffer per parameter (same shape, ignored when momentum
      * is 0); {@code bufferReady[i]} says whether buffer i holds momentum yet (false before a
      * parameter's first step, when PyTorch initializes it to the gradient) and is updated.
+     * {@code onePass}: the CPU-kernels engine's update (one pass per float32 CPU parameter), else
+     * PyTorch's multi-tensor ops.
      */
-    public static void sgd(List<Tensor> params, List<Tensor> buffers, boolean[] bufferReady, double lr, double momentum,
+    public static void sgd(boolean onePass, List<Tensor> params, List<Tensor> buffers, boolean[] bufferReady, double lr, double momentum,
                            double dampening, double weightDecay, boolean nesterov) {
         int n = params.size();
         if (momentum != 0 && (buffers.size() != n || bufferReady.length != n)) {
@@ -56,7 +59,8 @@ public final class ParameterUpdates {
                     ready.setAtIndex(JAVA_INT, i, bufferReady[i] ? 1 : 0);
                 }
             }
-            check(sn_sgd_step(p, b, ready, n, lr, momentum, dampening, weightDecay, nesterov ? 1 : 0));
+            check(onePass ? sn_cpu_sgd_step(p, b, ready, n, lr, momentum, dampening, weightDecay, nesterov ? 1 : 0)
+                    : sn_sgd_step(p, b, ready, n, lr, momentum, dampening, weightDecay, nesterov ? 1 : 0));
             if (momentum != 0) {
                 for (int i = 0; i < n; i++) bufferReady[i] = ready.getAtIndex(JAVA_INT, i) != 0;
             }

@@ -120,7 +120,10 @@ public final class ConfigLoader {
         user.properties().forEach(field -> {
             String key = prefix + field.getKey();
             JsonNode known = defaults.get(field.getKey());
-            if (known == null) {
+            if (known == null && key.equals("cpu_conv_algorithm")) {
+                problems.add("cpu_conv_algorithm: replaced by engine (auto, reference or cpu_kernels; winograd is part of cpu_kernels, "
+                        + "direct is reference); remove the key");
+            } else if (known == null) {
                 problems.add("unknown key '" + key + "'" + knownKeys(defaults, prefix));
             } else if (known.isObject()) {
                 if (!field.getValue().isObject()) {

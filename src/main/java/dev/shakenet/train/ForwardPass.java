@@ -1,6 +1,7 @@
 package dev.shakenet.train;
 
 import dev.shakenet.data.Batches;
+import dev.shakenet.nn.Engine;
 import dev.shakenet.nn.ShakeResNet;
 import dev.shakenet.torch.Autocast;
 import dev.shakenet.torch.DType;
@@ -10,7 +11,8 @@ import dev.shakenet.torch.Tensor;
 
 /**
  * A model fed as training, evaluation and the benchmark all feed it: a batch uploaded to the
- * model's device in its memory format, and the forward pass in the run's precision. Tensors it
+ * model's device in its memory format, and the forward pass (through the run's engine) in the
+ * run's precision. Tensors it
  * returns belong to the caller's TensorScope.
  */
 public final class ForwardPass {
@@ -18,12 +20,14 @@ public final class ForwardPass {
     public record DeviceBatch(Tensor images, Tensor labels) {}
 
     private final ShakeResNet model;
+    private final Engine engine;
     private final Device device;
     private final MemoryFormat format;
     private final Precision precision;
 
-    ForwardPass(ShakeResNet model, Device device, MemoryFormat format, Precision precision) {
+    ForwardPass(ShakeResNet model, Engine engine, Device device, MemoryFormat format, Precision precision) {
         this.model = model;
+        this.engine = engine;
         this.device = device;
         this.format = format;
         this.precision = precision;
@@ -51,7 +55,7 @@ public final class ForwardPass {
     public Tensor forward(Tensor images) {
         Tensor logits;
         try (Autocast amp = Autocast.enter(device, precision.autocastDtype())) {
-            logits = model.forward(images);
+            logits = engine.forward(model, images);
         }
         return logits.dtype() == DType.FLOAT32 ? logits : logits.to(DType.FLOAT32);
     }

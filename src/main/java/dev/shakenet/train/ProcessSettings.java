@@ -1,12 +1,14 @@
 package dev.shakenet.train;
 
-import dev.shakenet.torch.CpuConvolution;
+import dev.shakenet.nn.Engine;
+import dev.shakenet.torch.CpuKernels;
 import dev.shakenet.torch.CpuMemory;
+import dev.shakenet.torch.Device;
 import dev.shakenet.torch.Torch;
 
 /**
- * The process-wide libtorch settings a run config asks for: CPU threads, the CPU allocator and
- * the CPU convolution algorithm.
+ * The process-wide libtorch settings a run config asks for (CPU threads, the CPU allocator), and
+ * the engine its training step runs on.
  */
 public final class ProcessSettings {
     private ProcessSettings() {}
@@ -15,20 +17,16 @@ public final class ProcessSettings {
     static void apply(ResolvedRun run) {
         RunConfig config = run.config();
         Torch.setNumThreads(config.threads() > 0 ? config.threads() : Runtime.getRuntime().availableProcessors());
-        CpuMemory.useCachingAllocator(config.cpuAllocator() == RunConfig.CpuAllocator.CACHING);
-        CpuConvolution.useWinograd(switch (config.cpuConvAlgorithm()) {
-            case AUTO -> CpuConvolution.winogradAvailable();
-            case WINOGRAD -> true;
-            case DIRECT -> false;
-        });
+        // The caching allocator lives with the CPU kernels: without them, libtorch's default serves.
+        CpuMemory.useCachingAllocator(config.cpuAllocator() == RunConfig.CpuAllocator.CACHING && CpuKernels.available());
     }
 
-    /** Fails, before any work starts (no run folder yet), on a setting this build cannot honour. */
-    static void check(RunConfig config) {
-        if (config.cpuConvAlgorithm() == RunConfig.CpuConvAlgorithm.WINOGRAD && !CpuConvolution.winogradAvailable()) {
-            throw new ConfigException("cpu_conv_algorithm \"winograd\": this libshakenet has no Winograd convolutions "
-                    + "(built without oneDNN's headers, or another oneDNN is loaded): install libdnnl-dev and rebuild native/ "
-                    + "(bin/setup does both), or use \"auto\" or \"direct\"");
+    /** The engine the config asks for on {@code device}; fails, before any work starts, on one this build or device cannot run. */
+    static Engine engine(RunConfig config, Device device) {
+        try {
+            return Engine.choose(config.engine(), device);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage());
         }
     }
 }

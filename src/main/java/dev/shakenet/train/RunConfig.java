@@ -1,5 +1,6 @@
 package dev.shakenet.train;
 
+import dev.shakenet.nn.Engine;
 import dev.shakenet.torch.MemoryFormat;
 import dev.shakenet.torch.ShakeShake;
 
@@ -23,7 +24,7 @@ public record RunConfig(
         long seed,
         int threads,
         CpuAllocator cpuAllocator,
-        CpuConvAlgorithm cpuConvAlgorithm,
+        Engine.Choice engine,
         String output,
         int evalInterval,
         int logInterval,
@@ -71,13 +72,6 @@ public record RunConfig(
      */
     public enum CpuAllocator { CACHING, SYSTEM }
 
-    /**
-     * How float32 3x3 stride-1 convolutions run on the CPU: with oneDNN's Winograd kernels
-     * (faster, rounding differently), with libtorch's direct ones (its results exactly), or
-     * Winograd where this build has it (auto).
-     */
-    public enum CpuConvAlgorithm { AUTO, WINOGRAD, DIRECT }
-
     /** The paper's Shake-Shake-26 2x32d recipe on one device, 1800 epochs, on the CPU unless a GPU is there. */
     public static final RunConfig DEFAULTS = new RunConfig(
             "run",
@@ -95,7 +89,7 @@ public record RunConfig(
             0,
             0,
             CpuAllocator.CACHING,
-            CpuConvAlgorithm.AUTO,
+            Engine.Choice.AUTO,
             null,
             1,
             50,

@@ -13,16 +13,16 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * What produced a run: ShakeNet, libtorch and JDK versions, the device, the git commit of the
- * checkout, the host, the time and the command. Each start (first or resumed) appends an entry
+ * What produced a run: ShakeNet, libtorch and JDK versions, the device and the engine the
+ * training step ran on, the git commit of the checkout, the host, the time and the command. Each start (first or resumed) appends an entry
  * to the run folder's run.json.
  */
-public record RunInfo(String shakenet, String libtorch, String jdk, String device, String deviceName, String gitCommit,
+public record RunInfo(String shakenet, String libtorch, String jdk, String device, String deviceName, String engine, String gitCommit,
                       String host, String started, List<String> command, int startEpoch) {
     public static final String FILE = "run.json";
 
-    public static RunInfo collect(Device device, List<String> command, int startEpoch) {
-        return new RunInfo(shakenetVersion(), Torch.version(), Runtime.version().toString(), device.toString(), deviceName(device),
+    public static RunInfo collect(Device device, String engine, List<String> command, int startEpoch) {
+        return new RunInfo(shakenetVersion(), Torch.version(), Runtime.version().toString(), device.toString(), deviceName(device), engine,
                 findGitCommit(), localHost(), OffsetDateTime.now().toString(), List.copyOf(command), startEpoch);
     }
 

@@ -75,8 +75,8 @@ public final class Trainer implements AutoCloseable {
             training.close(); // a checkpoint or weights file that does not fit: the model goes with the failed start
             throw e;
         }
-        LOG.info("Shake-Shake-{} 2x{}d ({} parameters) on {} ({} threads, {}, {}), {} training / {} test images, {} steps per epoch",
-                m.depth(), m.width(), String.format("%,d", model.parameterCount()), device, Torch.numThreads(),
+        LOG.info("Shake-Shake-{} 2x{}d ({} parameters) on {} ({} engine, {} threads, {}, {}), {} training / {} test images, {} steps per epoch",
+                m.depth(), m.width(), String.format("%,d", model.parameterCount()), device, training.engine().name(), Torch.numThreads(),
                 config.memoryFormat().name().toLowerCase(), config.precision().name().toLowerCase(), data.train().count(), data.test().count(),
                 stepsPerEpoch);
     }

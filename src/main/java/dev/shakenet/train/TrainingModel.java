@@ -1,8 +1,10 @@
 package dev.shakenet.train;
 
 import dev.shakenet.data.Cifar10;
+import dev.shakenet.nn.Engine;
 import dev.shakenet.nn.Init;
 import dev.shakenet.nn.Shake;
+import dev.shakenet.nn.ShakeCoefficients;
 import dev.shakenet.nn.ShakeResNet;
 import dev.shakenet.optim.Sgd;
 import dev.shakenet.torch.Device;
@@ -10,14 +12,15 @@ import dev.shakenet.torch.Generator;
 import dev.shakenet.torch.Torch;
 
 /**
- * The network a config describes and what training it draws on: the ShakeResNet, its SGD
- * optimizer, and its two generators (initial weights on the CPU seeded {@code seed}, shake
+ * The network a config describes and what training it draws on: the ShakeResNet, the engine its
+ * training step runs on, its SGD optimizer, and its two generators (initial weights on the CPU seeded {@code seed}, shake
  * coefficients on the device seeded {@code seed+1}). The one place the model is built, for
  * training, benchmarking, evaluation and export alike; it owns all of them and closes them together.
  */
 public final class TrainingModel implements AutoCloseable {
     private final RunConfig config;
     private final Device device;
+    private final Engine engine;
     private final Generator initGenerator;
     private final Generator shakeGenerator;
     private final ShakeResNet model;
@@ -25,9 +28,10 @@ public final class TrainingModel implements AutoCloseable {
     private final LossScaler lossScaler; // fp16 training only
     private final ForwardPass forwardPass;
 
-    private TrainingModel(RunConfig config, Device device, boolean withOptimizer) {
+    private TrainingModel(RunConfig config, Device device, Engine engine, boolean withOptimizer) {
         this.config = config;
         this.device = device;
+        this.engine = engine;
         initGenerator = Generator.create(Device.CPU, config.seed());
         Generator shake = null;
         ShakeResNet built = null;
@@ -35,7 +39,8 @@ public final class TrainingModel implements AutoCloseable {
             shake = Generator.create(device, config.seed() + 1);
             built = network(config, device, initGenerator, shake);
             RunConfig.Optimizer o = config.optimizer();
-            sgd = withOptimizer ? new Sgd(built.parameters(), new Sgd.Options(o.momentum(), o.dampening(), o.weightDecay(), o.nesterov())) : null;
+            sgd = withOptimizer ? new Sgd(built.parameters(), new Sgd.Options(o.momentum(), o.dampening(), o.weightDecay(), o.nesterov()),
+                    engine.onePassSgd()) : null;
         } catch (RuntimeException e) {
             if (built != null) built.close();
             if (shake != null) shake.close();
@@ -45,7 +50,7 @@ public final class TrainingModel implements AutoCloseable {
         shakeGenerator = shake;
         model = built;
         lossScaler = withOptimizer && config.precision() == Precision.FP16 ? new LossScaler() : null;
-        forwardPass = new ForwardPass(model, device, config.memoryFormat(), config.precision());
+        forwardPass = new ForwardPass(model, engine, device, config.memoryFormat(), config.precision());
     }
 
     /**
@@ -56,12 +61,15 @@ public final class TrainingModel implements AutoCloseable {
     public static TrainingModel create(ResolvedRun run) {
         ProcessSettings.apply(run);
         Torch.manualSeed(run.config().seed());
-        return new TrainingModel(run.config(), run.device(), true);
+        return new TrainingModel(run.config(), run.device(), run.engine(), true);
     }
 
-    /** A checkpoint's model, built from the checkpoint's own config on {@code device} with its weights loaded, in eval mode; no optimizer. */
+    /**
+     * A checkpoint's model, built from the checkpoint's own config on {@code device} with its
+     * weights loaded, in eval mode (the reference forward); no optimizer.
+     */
     public static TrainingModel fromCheckpoint(Checkpoint checkpoint, Device device) {
-        TrainingModel built = new TrainingModel(checkpoint.config(), device, false);
+        TrainingModel built = new TrainingModel(checkpoint.config(), device, Engine.choose(Engine.Choice.REFERENCE, device), false);
         try {
             built.model.loadStateDict(checkpoint.section(Checkpoint.MODEL));
         } catch (IllegalArgumentException e) {
@@ -75,7 +83,8 @@ public final class TrainingModel implements AutoCloseable {
     /** Shake-Shake-{depth} 2x{width}d for CIFAR-10, as the config's model section says. */
     private static ShakeResNet network(RunConfig config, Device device, Generator init, Generator shake) {
         RunConfig.Model m = config.model();
-        return new ShakeResNet(m.depth(), m.width(), Cifar10.CLASSES, new Shake(m.shakeForward(), m.shakeBackward(), m.shakeLevel()), shake,
+        return new ShakeResNet(m.depth(), m.width(), Cifar10.CLASSES,
+                ShakeCoefficients.drawn(new Shake(m.shakeForward(), m.shakeBackward(), m.shakeLevel()), shake),
                 new Init(device, config.memoryFormat(), init));
     }
 
@@ -90,6 +99,11 @@ public final class TrainingModel implements AutoCloseable {
 
     public ShakeResNet model() {
         return model;
+    }
+
+    /** The engine the training step runs on. */
+    public Engine engine() {
+        return engine;
     }
 
     /** The optimizer; a model built from a checkpoint for evaluation has none. */

@@ -76,7 +76,7 @@ public final class TrainingRun {
         try (RunDirectory.LogCopy log = RunDirectory.logTo(runDir); Trainer trainer = new Trainer(run, data, runDir, checkpoint)) {
             LOG.info("run {} -> {}", config.name(), runDir.toAbsolutePath().normalize());
             for (String change : changes) LOG.info("resume with a changed config: {}", change);
-            RunInfo.collect(run.device(), command, checkpoint == null ? 0 : checkpoint.meta().epoch()).appendTo(runDir);
+            RunInfo.collect(run.device(), run.engine().name(), command, checkpoint == null ? 0 : checkpoint.meta().epoch()).appendTo(runDir);
             trainer.run();
             LOG.info("done: {}", runDir.resolve(MetricsLog.FILE));
         } catch (StopRequest.Stopped e) {

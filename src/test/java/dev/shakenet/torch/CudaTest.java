@@ -73,8 +73,8 @@ class CudaTest {
 
     private static double[] shake(double[] a, double[] b, long seed) {
         try (TensorScope s = TensorScope.open(); Generator gen = Generator.create(CUDA, seed)) {
-            Tensor out = ShakeShake.combine(Tensor.fromDoubles(a, 8, 4).to(CUDA), Tensor.fromDoubles(b, 8, 4).to(CUDA),
-                    ShakeShake.Mode.SHAKE, ShakeShake.Mode.SHAKE, ShakeShake.Level.IMAGE, true, gen);
+            Tensor alpha = Tensor.uniform(0, 1, DType.FLOAT64, CUDA, gen, 8, 1);
+            Tensor out = ShakeShake.apply(Tensor.fromDoubles(a, 8, 4).to(CUDA), Tensor.fromDoubles(b, 8, 4).to(CUDA), alpha, alpha);
             assertEquals(CUDA, out.device());
             return out.toDoubleArray();
         }
@@ -107,8 +107,10 @@ class CudaTest {
     void aCpuGeneratorOnCudaTensorsIsAnError() {
         try (Generator cpu = Generator.create(Device.CPU, 1)) {
             Tensor a = Tensor.zeros(DType.FLOAT32, CUDA, 2, 2);
-            assertThrows(TorchException.class, () -> ShakeShake.combine(a, a, ShakeShake.Mode.SHAKE, ShakeShake.Mode.SHAKE,
-                    ShakeShake.Level.BATCH, true, cpu));
+            assertThrows(TorchException.class, () -> Tensor.uniform(0, 1, DType.FLOAT32, CUDA, cpu, 2, 1));
+            Tensor onCpu = Tensor.full(0.5, DType.FLOAT32, Device.CPU, 2, 1);
+            TorchException where = assertThrows(TorchException.class, () -> ShakeShake.apply(a, a, onCpu, onCpu));
+            assertTrue(where.getMessage().contains("alpha is on cpu"), where.getMessage());
         }
     }
 }

@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.*;
 import dev.shakenet.data.Batches;
 import dev.shakenet.data.ImageSet;
 import dev.shakenet.nn.Init;
+import dev.shakenet.nn.Engine;
 import dev.shakenet.nn.Shake;
+import dev.shakenet.nn.ShakeCoefficients;
 import dev.shakenet.nn.ShakeResNet;
 import dev.shakenet.torch.Device;
 import dev.shakenet.torch.Generator;
@@ -24,10 +26,10 @@ class EvaluatorTest {
         byte[] labels = set.labels();
         for (int i = 0; i < n; i++) labels[i] = (byte) (i % classes);
         try (Generator g = Generator.create(Device.CPU, 3); TensorScope scope = TensorScope.open();
-             ShakeResNet model = new ShakeResNet(8, 4, classes, Shake.SHAKE_SHAKE_IMAGE, g, new Init(Device.CPU, MemoryFormat.CONTIGUOUS, g))) {
+             ShakeResNet model = new ShakeResNet(8, 4, classes, ShakeCoefficients.drawn(Shake.SHAKE_SHAKE_IMAGE, g), new Init(Device.CPU, MemoryFormat.CONTIGUOUS, g))) {
             assertEquals(classes, model.classes());
             // Uneven batches (5, 5, 2): the sums must carry across them.
-            Evaluator.Result r = new Evaluator(new ForwardPass(model, Device.CPU, MemoryFormat.CONTIGUOUS, Precision.FP32), 5).evaluate(set);
+            Evaluator.Result r = new Evaluator(new ForwardPass(model, Engine.choose(Engine.Choice.AUTO, Device.CPU), Device.CPU, MemoryFormat.CONTIGUOUS, Precision.FP32), 5).evaluate(set);
             assertTrue(model.isTraining(), "the model's mode is restored");
 
             double[][] logits = new double[n][];

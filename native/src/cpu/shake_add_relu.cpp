@@ -5,8 +5,8 @@
 //   grad_a = beta*t,  grad_b = t - grad_a,  grad_residual = t.
 // Done op by op this is a lerp, an add and a ReLU forward, and a ReLU backward, a gradient
 // accumulation, a multiply and a subtraction backward: seven passes over the activations.
-// On the CPU, with a, b and the residual in one dense layout (float32 or bfloat16), it is one
-// pass each way; elsewhere the same function runs on ATen ops.
+// With a, b and the residual in one dense layout (float32 or bfloat16), it is one pass each way;
+// otherwise the same function runs on ATen ops.
 #include <ATen/Parallel.h>
 #include <ATen/record_function.h>
 #include <c10/core/GradMode.h>
@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "cpu_kernels.hpp"
-#include "shake.hpp"
+#include "block_end.hpp"
 #include "shim.hpp"
 
 namespace {
@@ -147,9 +147,9 @@ struct ShakeAddRelu : public torch::autograd::Function<ShakeAddRelu> {
   // The residual is optional (autograd's argument walk needs an optional, not an undefined tensor).
   static variable_list forward(AutogradContext* ctx, const at::Tensor& a, const at::Tensor& b,
                                const c10::optional<at::Tensor>& maybe_residual, const at::Tensor& alpha,
-                               int64_t backward_mode, int64_t level, c10::optional<at::Generator> generator) {
+                               const at::Tensor& beta) {
     RECORD_FUNCTION("shakenet::shake_shake_add_relu_forward", c10::ArrayRef<const c10::IValue>{});  // named in profiles
-    sn::save_backward_coefficient(ctx, backward_mode, level, generator, alpha);
+    ctx->saved_data["beta"] = beta;
     at::Tensor residual = maybe_residual.value_or(at::Tensor());
     ctx->saved_data["has_residual"] = residual.defined();
     ctx->set_materialize_grads(false);  // an unused output's gradient stays undefined, not zeros
@@ -161,59 +161,25 @@ struct ShakeAddRelu : public torch::autograd::Function<ShakeAddRelu> {
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
     at::Tensor out_relu = ctx->get_saved_variables()[0];
     at::Tensor g_out = matching(grad_outputs[0], out_relu), g_relu = matching(grad_outputs[1], out_relu);
-    if (!g_out.defined() && !g_relu.defined()) return variable_list(7);
-    at::Tensor beta = sn::backward_coefficient(ctx, out_relu);
+    if (!g_out.defined() && !g_relu.defined()) return variable_list(5);
+    at::Tensor beta = ctx->saved_data["beta"].toTensor().to(out_relu.scalar_type());
     std::vector<at::Tensor> g = backward_values(g_out, g_relu, out_relu, beta);
     bool has_residual = ctx->saved_data["has_residual"].toBool();
-    return {g[0], g[1], has_residual ? g[2] : at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+    return {g[0], g[1], has_residual ? g[2] : at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
 }  // namespace
 
-extern "C" int32_t sn_shake_shake_add_relu(const sn_tensor* a, const sn_tensor* b, const sn_tensor* residual,
-                                           int32_t forward_mode, int32_t backward_mode, int32_t level,
-                                           int32_t training, sn_generator* generator, sn_tensor** out,
-                                           sn_tensor** out_relu) {
-  SN_GUARD({
-    sn::out_arg(out, "out");
-    sn::out_arg(out_relu, "out_relu");
-    const at::Tensor& x1 = sn::ref(a, "a");
-    const at::Tensor& x2 = sn::ref(b, "b");
-    at::Tensor r = residual == nullptr ? at::Tensor() : sn::ref(residual, "residual");
-    sn::check_shake_args(forward_mode, backward_mode, level);
-    if (x1.dim() < 1) throw sn::InvalidArgument("branch outputs must have a batch dimension");
-    if (!x2.sizes().equals(x1.sizes())) {
-      throw sn::InvalidArgument("branch outputs differ in shape: a " + c10::str(x1.sizes()) + ", b " +
-                                c10::str(x2.sizes()));
-    }
-    if (r.defined() && !r.sizes().equals(x1.sizes())) {
-      throw sn::InvalidArgument("the residual must have the branch outputs' shape: a " + c10::str(x1.sizes()) +
-                                ", residual " + c10::str(r.sizes()));
-    }
-    std::vector<at::Tensor> outputs = sn::shake_add_relu(x1, x2, r, forward_mode, backward_mode, level, training != 0,
-                                                         sn::optional_generator(generator));
-    sn::give(outputs[0], out);
-    sn::give(outputs[1], out_relu);
-  });
+std::vector<float> sn::per_image(const at::Tensor& coefficient, int64_t images) {
+  at::Tensor c = coefficient.to(at::kFloat).contiguous();
+  std::vector<float> out(static_cast<size_t>(images));
+  for (int64_t n = 0; n < images; n++) out[n] = c.data_ptr<float>()[c.numel() == 1 ? 0 : n];
+  return out;
 }
 
-std::vector<at::Tensor> sn::shake_add_relu(const at::Tensor& x1, const at::Tensor& x2, const at::Tensor& r,
-                                           int64_t forward_mode, int64_t backward_mode, int64_t level, bool training,
-                                           const c10::optional<at::Generator>& gen) {
-  std::vector<at::Tensor> outputs;
-  if (!training) {
-    if (c10::GradMode::is_enabled()) {  // keep autograd's view: plain ops
-      at::Tensor y = at::add(x1, x2).mul_(0.5);
-      if (r.defined()) y = y + r;
-      outputs = {y, at::relu(y)};
-    } else {
-      outputs = forward_values(x1, x2, r, at::full({1}, 0.5, x1.options()));
-    }
-  } else {
-    at::Tensor alpha = sn::shake_coefficient(x1, forward_mode, level, gen);
-    c10::optional<at::Tensor> maybe_r = r.defined() ? c10::optional<at::Tensor>(r) : c10::nullopt;
-    outputs = ShakeAddRelu::apply(x1, x2, maybe_r, alpha, backward_mode, level, gen);
-  }
-  return outputs;
+std::vector<at::Tensor> sn::shake_add_relu(const at::Tensor& a, const at::Tensor& b, const at::Tensor& residual,
+                                           const at::Tensor& alpha, const at::Tensor& beta) {
+  c10::optional<at::Tensor> maybe_residual = residual.defined() ? c10::optional<at::Tensor>(residual) : c10::nullopt;
+  return ShakeAddRelu::apply(a, b, maybe_residual, alpha.detach().to(a.scalar_type()), beta.detach());
 }

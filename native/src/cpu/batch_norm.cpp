@@ -386,70 +386,19 @@ variable_list sn::normalize(const at::Tensor& input, const c10::optional<at::Ten
   return {y.slice(1, 0, half).contiguous(format), y.slice(1, half).contiguous(format)};
 }
 
-namespace {
-
-// (N,C,...) for an ordinary input, (N,C/16,H,W,16) for a blocked one: its channel count.
-int64_t channels_of(const at::Tensor& x, bool blocked) {
-  return blocked && sn::blocked::is_blocked(x) ? sn::blocked::nchw(x)[1] : x.size(1);
-}
-
-}  // namespace
-
-extern "C" int32_t sn_batch_norm(const sn_tensor* input, const sn_tensor* weight, const sn_tensor* bias,
-                                 sn_tensor* running_mean, sn_tensor* running_var, int32_t training, int32_t relu,
-                                 double momentum, double eps, int32_t blocked, sn_tensor** out) {
-  SN_GUARD({
-    sn::out_arg(out, "out");
-    const at::Tensor& x = sn::ref(input, "input");
-    if (x.dim() < 2) throw sn::InvalidArgument("input must be (N,C,...), got shape " + c10::str(x.sizes()));
-    if (!training && (running_mean == nullptr || running_var == nullptr)) {
-      throw sn::InvalidArgument("evaluation mode needs running_mean and running_var");
-    }
-    c10::optional<at::Tensor> w = sn::optional_ref(weight), b = sn::optional_ref(bias);
-    c10::optional<at::Tensor> rm = sn::optional_ref(running_mean), rv = sn::optional_ref(running_var);
-    sn::give(sn::normalize(x, w, b, rm, rv, training != 0, relu != 0, momentum, eps, false, blocked != 0)[0], out);
-  });
-}
-
-extern "C" int32_t sn_batch_norm_pair(const sn_tensor* input, const sn_tensor* weight1, const sn_tensor* bias1,
-                                      sn_tensor* running_mean1, sn_tensor* running_var1, const sn_tensor* weight2,
-                                      const sn_tensor* bias2, sn_tensor* running_mean2, sn_tensor* running_var2,
-                                      int32_t training, int32_t relu, double momentum, double eps,
-                                      int32_t blocked, sn_tensor** out1,
-                                      sn_tensor** out2) {
-  SN_GUARD({
-    sn::out_arg(out1, "out1");
-    sn::out_arg(out2, "out2");
-    const at::Tensor& x = sn::ref(input, "input");
-    const bool blocked_input = blocked != 0 && sn::blocked::is_blocked(x);
-    if ((x.dim() != 4 && !blocked_input) || channels_of(x, blocked != 0) % 2 != 0) {
-      throw sn::InvalidArgument("input must be (N,2C,H,W), got shape " + c10::str(x.sizes()));
-    }
-    const int64_t half = channels_of(x, blocked != 0) / 2;
-    at::Tensor rm1 = sn::mut(running_mean1, "running_mean1"), rv1 = sn::mut(running_var1, "running_var1");
-    at::Tensor rm2 = sn::mut(running_mean2, "running_mean2"), rv2 = sn::mut(running_var2, "running_var2");
-    const at::Tensor& w1 = sn::ref(weight1, "weight1");
-    const at::Tensor& b1 = sn::ref(bias1, "bias1");
-    const at::Tensor& w2 = sn::ref(weight2, "weight2");
-    const at::Tensor& b2 = sn::ref(bias2, "bias2");
-    for (const at::Tensor* t : std::initializer_list<const at::Tensor*>{&w1, &b1, &w2, &b2, &rm1, &rv1, &rm2, &rv2}) {
-      if (t->dim() != 1 || t->numel() != half) {
-        throw sn::InvalidArgument("each half's parameters and statistics must have " + std::to_string(half) +
-                                  " elements (the input's channels / 2), got shape " + c10::str(t->sizes()));
-      }
-    }
-    // Parameters and statistics of the two halves side by side: the kernel sees one batch norm.
-    at::Tensor w = at::cat({w1, w2}), b = at::cat({b1, b2});
-    at::Tensor rm = at::cat({rm1, rm2}).detach(), rv = at::cat({rv1, rv2}).detach();
-    variable_list y = sn::normalize(x, w, b, rm, rv, training != 0, relu != 0, momentum, eps, true, blocked != 0);
-    if (training) {  // the updated statistics back into each half's own buffers
-      at::NoGradGuard no_grad;
-      rm1.copy_(rm.slice(0, 0, half));
-      rm2.copy_(rm.slice(0, half));
-      rv1.copy_(rv.slice(0, 0, half));
-      rv2.copy_(rv.slice(0, half));
-    }
-    sn::give(std::move(y[0]), out1);
-    sn::give(std::move(y[1]), out2);
-  });
+std::vector<at::Tensor> sn::batch_norm_relu_pair(const at::Tensor& x, const BatchNormTensors& first,
+                                                 const BatchNormTensors& second, double momentum, double eps,
+                                                 bool blocked) {
+  const int64_t half = (sn::blocked::is_blocked(x) ? sn::blocked::nchw(x)[1] : x.size(1)) / 2;
+  // Parameters and statistics of the two halves side by side: the kernel sees one batch norm.
+  at::Tensor w = at::cat({first.weight, second.weight}), b = at::cat({first.bias, second.bias});
+  at::Tensor rm = at::cat({first.running_mean, second.running_mean}).detach();
+  at::Tensor rv = at::cat({first.running_var, second.running_var}).detach();
+  variable_list y = sn::normalize(x, w, b, rm, rv, true, true, momentum, eps, true, blocked);
+  at::NoGradGuard no_grad;  // the updated statistics back into each half's own buffers
+  first.running_mean.copy_(rm.slice(0, 0, half));
+  second.running_mean.copy_(rm.slice(0, half));
+  first.running_var.copy_(rv.slice(0, 0, half));
+  second.running_var.copy_(rv.slice(0, half));
+  return y;
 }

@@ -20,8 +20,7 @@
 #include "batch_norm_math.hpp"
 #include "channel_groups.hpp"
 #include "cpu_kernels.hpp"
-#include "normalize.hpp"
-#include "shake.hpp"
+#include "block_end.hpp"
 #include "shim.hpp"
 
 namespace {
@@ -128,16 +127,12 @@ struct Norm {
   }
 };
 
-// A 4-d stand-in with x's batch size, for drawing shake coefficients of shape (N,1,1,1).
-at::Tensor coefficient_like(const at::Tensor& x) { return at::empty({sn::blocked::nchw(x)[0], 1, 1, 1}, at::kFloat); }
-
 struct ShakeBatchNormAddRelu : public torch::autograd::Function<ShakeBatchNormAddRelu> {
   static variable_list forward(AutogradContext* ctx, const at::Tensor& a, const at::Tensor& b, const at::Tensor& residual,
                                const at::Tensor& weight_a, const at::Tensor& bias_a, const at::Tensor& weight_b,
                                const at::Tensor& bias_b, at::Tensor running_mean_a, at::Tensor running_var_a,
                                at::Tensor running_mean_b, at::Tensor running_var_b, double momentum, double eps,
-                               const at::Tensor& alpha, int64_t backward_mode, int64_t level,
-                               c10::optional<at::Generator> generator, bool blocked_out) {
+                               const at::Tensor& alpha, const at::Tensor& beta, bool blocked_out) {
     RECORD_FUNCTION("shakenet::shake_batch_norm_add_relu_forward", c10::ArrayRef<const c10::IValue>{});
     Norm na{weight_a, bias_a}, nb{weight_b, bias_b};
     na.compute(a, running_mean_a, running_var_a, momentum, eps);
@@ -164,7 +159,7 @@ struct ShakeBatchNormAddRelu : public torch::autograd::Function<ShakeBatchNormAd
                      o.at(n, g), orelu.at(n, g), o.pixel_stride, P, ca, cb, c0);
       });
     });
-    sn::save_backward_coefficient(ctx, backward_mode, level, generator, alpha);
+    ctx->saved_data["beta"] = beta;
     ctx->save_for_backward({a, b, out_relu, weight_a, bias_a, weight_b, bias_b, na.mean, na.invstd, nb.mean, nb.invstd});
     ctx->saved_data["residual_blocked"] = sn::blocked::is_blocked(residual);
     ctx->set_materialize_grads(false);  // an unused output's gradient stays undefined, not zeros
@@ -175,14 +170,14 @@ struct ShakeBatchNormAddRelu : public torch::autograd::Function<ShakeBatchNormAd
     RECORD_FUNCTION("shakenet::shake_batch_norm_add_relu_backward", c10::ArrayRef<const c10::IValue>{});
     variable_list saved = ctx->get_saved_variables();
     const at::Tensor &a = saved[0], &b = saved[1], &out_relu = saved[2];
-    variable_list result(18);
+    variable_list result(16);
     if (!grads[0].defined() && !grads[1].defined()) return result;
     const at::ScalarType dtype = a.scalar_type();
     at::Tensor g_out = grads[0].defined() ? sn::groups::dense(grads[0], dtype) : at::Tensor();
     at::Tensor g_relu = grads[1].defined() ? sn::groups::dense(grads[1], dtype) : at::Tensor();
     const auto s = sn::blocked::nchw(a);
     const int64_t N = s[0], C = s[1], P = s[2] * s[3], G = C / kBlock;
-    std::vector<float> beta = sn::per_image(sn::backward_coefficient(ctx, coefficient_like(a)), N);
+    std::vector<float> beta = sn::per_image(ctx->saved_data["beta"].toTensor(), N);
     const float* mean_a = saved[7].data_ptr<float>();
     const float* mean_b = saved[9].data_ptr<float>();
 
@@ -266,47 +261,22 @@ bool fused_kernel_applies(const at::Tensor& a, const at::Tensor& b, const at::Te
 
 }  // namespace
 
-extern "C" int32_t sn_shake_batch_norm_add_relu(
-    const sn_tensor* a, const sn_tensor* b, const sn_tensor* residual, const sn_tensor* weight_a,
-    const sn_tensor* bias_a, sn_tensor* running_mean_a, sn_tensor* running_var_a, const sn_tensor* weight_b,
-    const sn_tensor* bias_b, sn_tensor* running_mean_b, sn_tensor* running_var_b, double momentum, double eps,
-    int32_t forward_mode, int32_t backward_mode, int32_t level, sn_generator* generator, int32_t blocked_out,
-    sn_tensor** out, sn_tensor** out_relu) {
-  SN_GUARD({
-    sn::out_arg(out, "out");
-    sn::out_arg(out_relu, "out_relu");
-    const at::Tensor& xa = sn::ref(a, "a");
-    const at::Tensor& xb = sn::ref(b, "b");
-    const at::Tensor& r = sn::ref(residual, "residual");
-    sn::check_shake_args(forward_mode, backward_mode, level);
-    for (const at::Tensor* t : {&xa, &xb, &r}) {
-      if (t->dim() != 4 && !sn::blocked::is_blocked(*t)) {
-        throw sn::InvalidArgument("a, b and residual must be (N,C,H,W), got shape " + c10::str(t->sizes()));
-      }
-    }
-    if (sn::blocked::nchw(xa) != sn::blocked::nchw(xb) || sn::blocked::nchw(xa) != sn::blocked::nchw(r)) {
-      throw sn::InvalidArgument("a, b and residual differ in shape: " + c10::str(xa.sizes()) + ", " +
-                                c10::str(xb.sizes()) + ", " + c10::str(r.sizes()));
-    }
-    const at::Tensor& wa = sn::ref(weight_a, "weight_a");
-    const at::Tensor& ba = sn::ref(bias_a, "bias_a");
-    const at::Tensor& wb = sn::ref(weight_b, "weight_b");
-    const at::Tensor& bb = sn::ref(bias_b, "bias_b");
-    at::Tensor rma = sn::mut(running_mean_a, "running_mean_a"), rva = sn::mut(running_var_a, "running_var_a");
-    at::Tensor rmb = sn::mut(running_mean_b, "running_mean_b"), rvb = sn::mut(running_var_b, "running_var_b");
-    c10::optional<at::Generator> gen = sn::optional_generator(generator);
-    std::vector<at::Tensor> outputs;
-    if (fused_kernel_applies(xa, xb, r, {&wa, &ba, &wb, &bb, &rma, &rva, &rmb, &rvb})) {
-      at::Tensor alpha = sn::shake_coefficient(coefficient_like(xa), forward_mode, level, gen);
-      outputs = ShakeBatchNormAddRelu::apply(xa, xb, r, wa, ba, wb, bb, rma, rva, rmb, rvb, momentum, eps, alpha,
-                                             backward_mode, level, gen, blocked_out != 0);
-    } else {  // the two ops apart, as sn_batch_norm and sn_shake_shake_add_relu would run them
-      auto standard = [](const std::vector<at::Tensor>& y) { return sn::blocked::to_standard(y[0]); };
-      at::Tensor ya = standard(sn::normalize(xa, wa, ba, rma, rva, true, false, momentum, eps, false, true));
-      at::Tensor yb = standard(sn::normalize(xb, wb, bb, rmb, rvb, true, false, momentum, eps, false, true));
-      outputs = sn::shake_add_relu(ya, yb, sn::blocked::to_standard(r), forward_mode, backward_mode, level, true, gen);
-    }
-    sn::give(outputs[0], out);
-    sn::give(outputs[1], out_relu);
-  });
+std::vector<at::Tensor> sn::shake_batch_norm_add_relu(const at::Tensor& a, const at::Tensor& b, const at::Tensor& residual,
+                                                      const BatchNormTensors& norm_a, const BatchNormTensors& norm_b,
+                                                      double momentum, double eps, const at::Tensor& alpha,
+                                                      const at::Tensor& beta, bool blocked_out) {
+  if (fused_kernel_applies(a, b, residual, {&norm_a.weight, &norm_a.bias, &norm_b.weight, &norm_b.bias,
+                                            &norm_a.running_mean, &norm_a.running_var, &norm_b.running_mean,
+                                            &norm_b.running_var})) {
+    return ShakeBatchNormAddRelu::apply(a, b, residual, norm_a.weight, norm_a.bias, norm_b.weight, norm_b.bias,
+                                        norm_a.running_mean, norm_a.running_var, norm_b.running_mean,
+                                        norm_b.running_var, momentum, eps, alpha.detach(), beta.detach(), blocked_out);
+  }
+  // The two ops apart: each batch norm, then the block end.
+  auto normalized = [&](const at::Tensor& x, const BatchNormTensors& n) {
+    return sn::blocked::to_standard(
+        sn::normalize(x, n.weight, n.bias, n.running_mean, n.running_var, true, false, momentum, eps, false, true)[0]);
+  };
+  return sn::shake_add_relu(normalized(a, norm_a), normalized(b, norm_b), sn::blocked::to_standard(residual), alpha,
+                            beta);
 }

@@ -9,21 +9,16 @@
 // written where it lies; any other is reordered from and back to its own layout, a chunk of
 // images at a time. In a 2x32d training step the branches keep their activations blocked
 // between convolutions and batch norms, so few reorders remain. Only built where oneDNN's
-// headers are found (libdnnl-dev: the same libdnnl that Debian's libtorch links), and only used
-// while switched on (sn_cpu_winograd_enable). Winograd rounds differently from the direct algorithm
-// (errors around 1e-6 of the result's scale in float32), so turning it off gives libtorch's
-// results bit for bit.
+// headers are found (libdnnl-dev: the same libdnnl that Debian's libtorch links), and only by the
+// CPU-kernels engine. Winograd rounds differently from the direct algorithm (errors around 1e-6
+// of the result's scale in float32); the reference engine gives libtorch's results bit for bit.
 #include <ATen/record_function.h>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <torch/csrc/autograd/custom_function.h>
-
-#include <atomic>
 
 #include "blocked_layout.hpp"
 #include "shim.hpp"
 #include "winograd_conv.hpp"
-
-#ifdef SHAKENET_WITH_DNNL
-#include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
 #include <cstring>
@@ -35,9 +30,6 @@
 namespace {
 
 using dnnl::memory;
-
-std::atomic<bool> enabled{false};
-std::atomic<int64_t> forward_calls{0};
 
 // The header this file was compiled against must be the library loaded beside libtorch.
 bool library_matches() {
@@ -248,7 +240,6 @@ at::Tensor run_forward(const at::Tensor& x, const at::Tensor& w, bool blocked_ou
         {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_in(weights, w, p.forward_pd.weights_desc())}, {DNNL_ARG_DST, dst}});
     store(dst, y.narrow(0, first, images));
   });
-  forward_calls.fetch_add(1, std::memory_order_relaxed);
   return y;
 }
 
@@ -318,7 +309,7 @@ bool is_float32_cpu(const at::Tensor& t) {
 
 bool sn::winograd_conv2d(const at::Tensor& x, const at::Tensor& w, bool has_bias, const int64_t stride[2],
                          const int64_t padding[2], int64_t groups, bool blocked_out, at::Tensor& out) {
-  if (!enabled.load(std::memory_order_relaxed) || has_bias || groups != 1) return false;
+  if (has_bias || groups != 1) return false;
   if (!is_float32_cpu(x) || !is_float32_cpu(w) || w.dim() != 4 || sn::autocast_enabled(at::kCPU)) return false;
   if (stride[0] != 1 || stride[1] != 1 || padding[0] != 1 || padding[1] != 1) return false;
   const int64_t channels = sn::blocked::nchw(x)[1];
@@ -329,66 +320,4 @@ bool sn::winograd_conv2d(const at::Tensor& x, const at::Tensor& w, bool has_bias
   return true;
 }
 
-extern "C" {
-
-int32_t sn_cpu_winograd_available(int32_t* out) {
-  SN_GUARD({ *sn::out_arg(out, "out") = library_matches() ? 1 : 0; });
-}
-
-int32_t sn_cpu_winograd_enable(int32_t on) {
-  SN_GUARD({
-    if (on && !library_matches()) {
-      const dnnl_version_t* v = dnnl_version();
-      throw sn::InvalidArgument("Winograd convolutions need the oneDNN this library was built against (" +
-                                std::to_string(DNNL_VERSION_MAJOR) + "." + std::to_string(DNNL_VERSION_MINOR) +
-                                "), but oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) +
-                                " is loaded; rebuild native/ or use cpu_conv_algorithm \"direct\"");
-    }
-    enabled.store(on != 0);
-  });
-}
-
-int32_t sn_cpu_winograd_is_enabled(int32_t* out) {
-  SN_GUARD({ *sn::out_arg(out, "out") = enabled.load() ? 1 : 0; });
-}
-
-int32_t sn_cpu_winograd_calls(int64_t* out) {
-  SN_GUARD({ *sn::out_arg(out, "out") = forward_calls.load(); });
-}
-
-}  // extern "C"
-
-#else  // built without oneDNN's headers: the direct algorithm (libtorch's) always
-
-bool sn::winograd_conv2d(const at::Tensor&, const at::Tensor&, bool, const int64_t*, const int64_t*, int64_t, bool,
-                         at::Tensor&) {
-  return false;
-}
-
-extern "C" {
-
-int32_t sn_cpu_winograd_available(int32_t* out) {
-  SN_GUARD({ *sn::out_arg(out, "out") = 0; });
-}
-
-int32_t sn_cpu_winograd_enable(int32_t on) {
-  SN_GUARD({
-    if (on) {
-      throw sn::InvalidArgument(
-          "this libshakenet was built without oneDNN's headers, so it has no Winograd convolutions: install "
-          "libdnnl-dev and rebuild native/ (bin/setup does both), or use cpu_conv_algorithm \"direct\"");
-    }
-  });
-}
-
-int32_t sn_cpu_winograd_is_enabled(int32_t* out) {
-  SN_GUARD({ *sn::out_arg(out, "out") = 0; });
-}
-
-int32_t sn_cpu_winograd_calls(int64_t* out) {
-  SN_GUARD({ *sn::out_arg(out, "out") = 0; });
-}
-
-}  // extern "C"
-
-#endif  // SHAKENET_WITH_DNNL
+bool sn::onednn_matches() { return library_matches(); }
