@@ -290,6 +290,10 @@ int32_t sn_cpu_kernels_available(int32_t *out);
 int32_t sn_cpu_shake_stage(const sn_tensor *input, const sn_tensor *input_relu, int32_t blocks,
                            int64_t stride, sn_tensor *const *tensors, double momentum, double eps,
                            sn_tensor **out, sn_tensor **out_relu);
+/* A training-mode batch norm (sn_batch_norm with training != 0) by the kernels, for the stem. */
+int32_t sn_cpu_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias,
+                          sn_tensor *running_mean, sn_tensor *running_var, double momentum, double eps,
+                          sn_tensor **out);
 /* sn_sgd_step's update in one pass per float32 CPU parameter (others as sn_sgd_step). */
 int32_t sn_cpu_sgd_step(sn_tensor *const *params, sn_tensor *const *momentum_buffers,
                         int32_t *buffer_ready, int32_t count, double lr, double momentum,

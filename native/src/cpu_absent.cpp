@@ -23,6 +23,11 @@ int32_t sn_cpu_shake_stage(const sn_tensor*, const sn_tensor*, int32_t, int64_t,
   SN_GUARD({ absent(); });
 }
 
+int32_t sn_cpu_batch_norm(const sn_tensor*, const sn_tensor*, const sn_tensor*, sn_tensor*, sn_tensor*, double, double,
+                          sn_tensor**) {
+  SN_GUARD({ absent(); });
+}
+
 int32_t sn_cpu_sgd_step(sn_tensor* const*, sn_tensor* const*, int32_t*, int32_t, double, double, double, double,
                         int32_t) {
   SN_GUARD({ absent(); });

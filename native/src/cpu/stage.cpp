@@ -129,6 +129,21 @@ int32_t sn_cpu_kernels_available(int32_t* out) {
   SN_GUARD({ *sn::out_arg(out, "out") = sn::onednn_matches() ? 1 : 0; });
 }
 
+int32_t sn_cpu_batch_norm(const sn_tensor* input, const sn_tensor* weight, const sn_tensor* bias, sn_tensor* running_mean,
+                          sn_tensor* running_var, double momentum, double eps, sn_tensor** out) {
+  SN_GUARD({
+    sn::out_arg(out, "out");
+    const at::Tensor& x = sn::ref(input, "input");
+    if (x.dim() != 4 || !x.device().is_cpu()) {
+      throw sn::InvalidArgument("input must be a CPU tensor (N,C,H,W), got shape " + c10::str(x.sizes()) + " on " +
+                                x.device().str());
+    }
+    sn::give(sn::normalize(x, sn::ref(weight, "weight"), sn::ref(bias, "bias"), sn::mut(running_mean, "running_mean"),
+                           sn::mut(running_var, "running_var"), true, false, momentum, eps, false, false)[0],
+             out);
+  });
+}
+
 int32_t sn_cpu_shake_stage(const sn_tensor* input, const sn_tensor* input_relu, int32_t blocks, int64_t stride,
                            sn_tensor* const* tensors, double momentum, double eps, sn_tensor** out,
                            sn_tensor** out_relu) {

@@ -4979,6 +4979,73 @@ public class shakenet_h extends shakenet_h$shared {
         }
     }
 
+    private static class sn_cpu_batch_norm {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_DOUBLE,
+            shakenet_h.C_DOUBLE,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_cpu_batch_norm");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, double momentum, double eps, sn_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor sn_cpu_batch_norm$descriptor() {
+        return sn_cpu_batch_norm.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, double momentum, double eps, sn_tensor **out)
+     * }
+     */
+    public static MethodHandle sn_cpu_batch_norm$handle() {
+        return sn_cpu_batch_norm.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_cpu_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, double momentum, double eps, sn_tensor **out)
+     * }
+     */
+    public static MemorySegment sn_cpu_batch_norm$address() {
+        return sn_cpu_batch_norm.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_cpu_batch_norm(const sn_tensor *input, const sn_tensor *weight, const sn_tensor *bias, sn_tensor *running_mean, sn_tensor *running_var, double momentum, double eps, sn_tensor **out)
+     * }
+     */
+    public static int sn_cpu_batch_norm(MemorySegment input, MemorySegment weight, MemorySegment bias, MemorySegment running_mean, MemorySegment running_var, double momentum, double eps, MemorySegment out) {
+        var mh$ = sn_cpu_batch_norm.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_cpu_batch_norm", input, weight, bias, running_mean, running_var, momentum, eps, out);
+            }
+            return (int)mh$.invokeExact(input, weight, bias, running_mean, running_var, momentum, eps, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class sn_cpu_sgd_step {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             shakenet_h.C_INT,

@@ -7,9 +7,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The CPU kernels' training forward: the stem and the head as the reference runs them, each
- * stage as one native call (CpuKernels.shakeStage) given the stage's tensors, with the shake
- * coefficients drawn here in the reference's order (so both engines draw the same ones).
+ * The CPU kernels' training forward: the stem's convolution and the head as the reference runs
+ * them, the stem's batch norm by the kernels, each stage as one native call
+ * (CpuKernels.shakeStage) given the stage's tensors, with the shake coefficients drawn here in
+ * the reference's order (so both engines draw the same ones).
  */
 public final class CpuKernelsEngine implements Engine {
     static final CpuKernelsEngine INSTANCE = new CpuKernelsEngine();
@@ -33,7 +34,7 @@ public final class CpuKernelsEngine implements Engine {
     @Override
     public Tensor forward(ShakeResNet model, Tensor images) {
         if (!model.isTraining()) return model.forward(images);
-        Tensor x = model.stem().forward(images);
+        Tensor x = stem(model.stem(), images);
         Tensor h = null;
         for (ShakeResNet.Stage stage : model.stages()) {
             Tensor[] next;
@@ -51,6 +52,14 @@ public final class CpuKernelsEngine implements Engine {
     @Override
     public boolean onePassSgd() {
         return true;
+    }
+
+    private static Tensor stem(ShakeResNet.Stem stem, Tensor images) {
+        try (Tensor c = stem.conv().forward(images)) {
+            stem.bn().countBatch();
+            List<Tensor> bn = stem.bn().normTensors();
+            return CpuKernels.batchNorm(c, bn.get(0), bn.get(1), bn.get(2), bn.get(3), BatchNorm2d.MOMENTUM, BatchNorm2d.EPS);
+        }
     }
 
     /** {out, relu(out)} of one stage; every batch norm in it counts the batch, as the reference's do. */

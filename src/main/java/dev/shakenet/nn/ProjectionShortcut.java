@@ -5,7 +5,8 @@ import dev.shakenet.torch.Tensor;
 import java.util.List;
 
 /**
- * The shortcut of a block that changes width (PAPER.md): from ReLU(x), path 1 takes every s-th
+ * The shortcut of a block that changes width (PAPER.md): from ReLU(x) (the block's, shared with its
+ * branches), path 1 takes every s-th
  * pixel and path 2 the pixels between (the map shifted by one pixel: first row and column
  * dropped, last row and column zero-padded, i.e. right/bottom padding), each through a 1x1 conv
  * to out/2 channels; the two are concatenated and batch-normalized.
@@ -25,13 +26,12 @@ final class ProjectionShortcut extends Module {
     }
 
     /**
-     * (N,in,H,W) -> (N,out,H/s,W/s). Both paths' samples come side by side in one tensor
+     * relu(x) (N,in,H,W) -> (N,out,H/s,W/s). Both paths' samples come side by side in one tensor
      * (channels [0,in) path 1, [in,2in) path 2), and a convolution with two groups applies conv1
      * to the first and conv2 to the second: their outputs come out concatenated.
      */
-    Tensor forward(Tensor x) {
-        try (Tensor h = x.relu();
-             Tensor samples = Functional.shortcutSamples(h, stride);
+    Tensor forward(Tensor reluX) {
+        try (Tensor samples = Functional.shortcutSamples(reluX, stride);
              Tensor weights = Functional.cat(List.of(conv1.weight(), conv2.weight()), 0);
              Tensor paths = Functional.conv2d(samples, weights, null, 1, 1, 0, 0, 2)) {
             return bn.forward(paths);

@@ -2,7 +2,10 @@ package dev.shakenet.nn;
 
 import dev.shakenet.torch.Tensor;
 
-/** One residual branch (PAPER.md): ReLU -> conv 3x3 (stride s) -> BN -> ReLU -> conv 3x3 -> BN. */
+/**
+ * One residual branch (PAPER.md): ReLU -> conv 3x3 (stride s) -> BN -> ReLU -> conv 3x3 -> BN, its
+ * first ReLU taken by the block (ShakeBlock), which shares it between both branches and the shortcut.
+ */
 final class ResidualBranch extends Module {
     private final Conv2d conv1;
     private final BatchNorm2d bn1;
@@ -17,12 +20,11 @@ final class ResidualBranch extends Module {
     }
 
     /**
-     * (N,in,H,W) -> (N,out,H/s,W/s). Intermediates are closed when the branch returns; what
-     * autograd saved for the backward pass stays alive through autograd.
+     * relu(x) (N,in,H,W) -> (N,out,H/s,W/s). Intermediates are closed when the branch returns;
+     * what autograd saved for the backward pass stays alive through autograd.
      */
-    Tensor forward(Tensor x) {
-        try (Tensor h0 = x.relu();
-             Tensor c1 = conv1.forward(h0);
+    Tensor forward(Tensor reluX) {
+        try (Tensor c1 = conv1.forward(reluX);
              Tensor n1 = bn1.forward(c1);
              Tensor h1 = n1.relu();
              Tensor c2 = conv2.forward(h1)) {

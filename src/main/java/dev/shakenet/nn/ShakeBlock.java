@@ -6,8 +6,8 @@ import dev.shakenet.torch.Tensor;
 /**
  * A Shake-Shake residual block (PAPER.md): shortcut(x) + shake(branch1(x), branch2(x)), no ReLU
  * after the add. The shortcut is the identity where width and resolution stay, else a
- * {@link ProjectionShortcut}. In training the shake coefficients come from {@code coefficients};
- * in evaluation both are 0.5.
+ * {@link ProjectionShortcut}. Both branches and the projection start with ReLU(x), computed once
+ * here. In training the shake coefficients come from {@code coefficients}; in evaluation both are 0.5.
  */
 public final class ShakeBlock extends Module {
     private final ResidualBranch branch1;
@@ -25,12 +25,13 @@ public final class ShakeBlock extends Module {
 
     /** (N,in,H,W) -> (N,out,H/s,W/s) */
     public Tensor forward(Tensor x) {
-        try (Tensor a = branch1.forward(x);
-             Tensor b = branch2.forward(x);
+        try (Tensor h = x.relu();
+             Tensor a = branch1.forward(h);
+             Tensor b = branch2.forward(h);
              ShakeCoefficients.Pair c = isTraining() ? coefficients.next(a) : ShakeCoefficients.even(a);
              Tensor shaken = ShakeShake.apply(a, b, c.alpha(), c.beta())) {
             if (shortcut == null) return x.add(shaken);
-            try (Tensor projected = shortcut.forward(x)) {
+            try (Tensor projected = shortcut.forward(h)) {
                 return projected.add(shaken);
             }
         }

@@ -97,6 +97,14 @@ public final class ShakeResNet extends Module {
                 return bn.forward(c);
             }
         }
+
+        Conv2d conv() {
+            return conv;
+        }
+
+        BatchNorm2d bn() {
+            return bn;
+        }
     }
 
     /** Blocks named 0..n-1 (like nn.Sequential); the first changes width and stride. */

@@ -26,6 +26,13 @@ public final class CpuKernels {
         return Native.readInt((arena, out) -> sn_cpu_kernels_available(out)) != 0;
     }
 
+    /** A training-mode batch norm by the kernels (sn_cpu_batch_norm), updating the running statistics. */
+    public static Tensor batchNorm(Tensor input, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar, double momentum,
+                                   double eps) {
+        return own(Native.handle((arena, out) -> sn_cpu_batch_norm(input.handle(), weight.handle(), bias.handle(), runningMean.handle(),
+                runningVar.handle(), momentum, eps, out)));
+    }
+
     /**
      * One stage of shake blocks, training forward (sn_cpu_shake_stage): {out, relu(out)}.
      *
