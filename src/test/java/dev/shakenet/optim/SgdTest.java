@@ -15,14 +15,14 @@ import org.junit.jupiter.api.Test;
 class SgdTest {
     /** Runs `steps` SGD steps from w0 with gradient c and returns w after each. */
     static double[][] run(double[] w0, double[] c, double lr, Sgd.Options options, int steps) {
-        return run(w0, c, lr, options, steps, DType.FLOAT64);
+        return run(w0, c, lr, options, steps, DType.FLOAT64, false);
     }
 
-    /** {@link #run} with the parameter in {@code dtype} (float32: the shim's one-pass CPU update). */
-    static double[][] run(double[] w0, double[] c, double lr, Sgd.Options options, int steps, DType dtype) {
+    /** {@link #run} with the parameter in {@code dtype}, by the multi-tensor update or ({@code onePass}) the CPU kernels' one. */
+    static double[][] run(double[] w0, double[] c, double lr, Sgd.Options options, int steps, DType dtype, boolean onePass) {
         double[][] out = new double[steps][];
         Tensor w = Tensor.fromDoubles(w0, w0.length).to(dtype).requiresGrad(true);
-        try (Sgd sgd = new Sgd(List.of(w), options)) {
+        try (Sgd sgd = new Sgd(List.of(w), options, onePass)) {
             for (int i = 0; i < steps; i++) {
                 try (TensorScope scope = TensorScope.open()) {
                     w.zeroGrad();
@@ -94,18 +94,27 @@ class SgdTest {
         assertThrows(IllegalArgumentException.class, () -> new Sgd.Options(0, 0, 0, true));
     }
 
+    /** Both updates where this build has the CPU kernels, else the multi-tensor one. */
+    static boolean[] updates() {
+        return dev.shakenet.torch.CpuKernels.available() ? new boolean[] {false, true} : new boolean[] {false};
+    }
+
     @Test
-    void float32ParametersTakeTheOnePassUpdateWithTheSameRule() {
+    void float32ParametersTakeBothUpdatesWithTheSameRule() {
+        for (boolean onePass : updates()) float32Rule(onePass);
+    }
+
+    private static void float32Rule(boolean onePass) {
         // The hand-computed cases above, in float32 (relative rounding ~6e-8 a step), over
-        // 100000 elements so the update is split between threads.
+        // 100000 elements so the one-pass update is split between threads.
         int n = 100_000;
         double[] ones = new double[n], halves = new double[n];
         java.util.Arrays.fill(ones, 1.0);
         java.util.Arrays.fill(halves, 0.5);
-        double[][] nesterov = run(ones, halves, 0.1, new Sgd.Options(0.9, 0, 0.1, true), 3, DType.FLOAT32);
-        double[][] momentum = run(ones, halves, 0.1, new Sgd.Options(0.9, 0, 0, false), 3, DType.FLOAT32);
-        double[][] dampening = run(ones, halves, 0.1, new Sgd.Options(0.9, 0.5, 0, false), 2, DType.FLOAT32);
-        double[][] plain = run(ones, halves, 0.1, new Sgd.Options(0, 0, 0, false), 2, DType.FLOAT32);
+        double[][] nesterov = run(ones, halves, 0.1, new Sgd.Options(0.9, 0, 0.1, true), 3, DType.FLOAT32, onePass);
+        double[][] momentum = run(ones, halves, 0.1, new Sgd.Options(0.9, 0, 0, false), 3, DType.FLOAT32, onePass);
+        double[][] dampening = run(ones, halves, 0.1, new Sgd.Options(0.9, 0.5, 0, false), 2, DType.FLOAT32, onePass);
+        double[][] plain = run(ones, halves, 0.1, new Sgd.Options(0, 0, 0, false), 2, DType.FLOAT32, onePass);
         double[] expectedNesterov = {0.886, 0.725566, 0.525363646};
         // momentum 0.9, c 0.5: buf 0.5, 0.95, 1.355; w 0.95, 0.855, 0.7195
         double[] expectedMomentum = {0.95, 0.855, 0.7195};
@@ -121,6 +130,10 @@ class SgdTest {
 
     @Test
     void channelsLastFloat32ParametersUpdateElementByElement() {
+        for (boolean onePass : updates()) channelsLast(onePass);
+    }
+
+    private static void channelsLast(boolean onePass) {
         // A conv weight kept channels_last: the one-pass update runs over its raw memory, so
         // each element must still meet its own gradient and buffer.
         long[] shape = {2, 3, 2, 2};
@@ -135,7 +148,7 @@ class SgdTest {
         Tensor w = Tensor.fromDoubles(w0, shape).to(dev.shakenet.torch.Device.CPU, DType.FLOAT32, dev.shakenet.torch.MemoryFormat.CHANNELS_LAST, false)
                 .requiresGrad(true);
         assertTrue(w.isContiguous(dev.shakenet.torch.MemoryFormat.CHANNELS_LAST) && !w.isContiguous(dev.shakenet.torch.MemoryFormat.CONTIGUOUS));
-        try (Sgd sgd = new Sgd(List.of(w), options)) {
+        try (Sgd sgd = new Sgd(List.of(w), options, onePass)) {
             for (int step = 0; step < 3; step++) {
                 try (TensorScope scope = TensorScope.open()) {
                     w.zeroGrad();
