@@ -5,7 +5,6 @@
 // image, from the run's shake generator), so every mode and level is one function.
 #include <torch/csrc/autograd/custom_function.h>
 
-#include "shake.hpp"
 #include "shim.hpp"
 
 namespace {
@@ -41,9 +40,8 @@ void check_coefficient(const at::Tensor& c, const at::Tensor& like, const char* 
   }
 }
 
-}  // namespace
-
-void sn::check_shake_args(const at::Tensor& a, const at::Tensor& b, const at::Tensor& alpha, const at::Tensor& beta) {
+// a and b of one shape with a batch dimension; alpha and beta one per image or one in all.
+void check_shake_args(const at::Tensor& a, const at::Tensor& b, const at::Tensor& alpha, const at::Tensor& beta) {
   if (!a.sizes().equals(b.sizes())) {
     throw sn::InvalidArgument("branch outputs differ in shape: a " + c10::str(a.sizes()) + ", b " + c10::str(b.sizes()));
   }
@@ -52,9 +50,7 @@ void sn::check_shake_args(const at::Tensor& a, const at::Tensor& b, const at::Te
   check_coefficient(beta, a, "beta");
 }
 
-at::Tensor sn::shake_shake(const at::Tensor& a, const at::Tensor& b, const at::Tensor& alpha, const at::Tensor& beta) {
-  return ShakeShake::apply(a, b, alpha.detach(), beta.detach());
-}
+}  // namespace
 
 extern "C" int32_t sn_shake_shake(const sn_tensor* a, const sn_tensor* b, const sn_tensor* alpha, const sn_tensor* beta,
                                   sn_tensor** out) {
@@ -64,7 +60,7 @@ extern "C" int32_t sn_shake_shake(const sn_tensor* a, const sn_tensor* b, const 
     const at::Tensor& x2 = sn::ref(b, "b");
     const at::Tensor& ca = sn::ref(alpha, "alpha");
     const at::Tensor& cb = sn::ref(beta, "beta");
-    sn::check_shake_args(x1, x2, ca, cb);
-    sn::give(sn::shake_shake(x1, x2, ca, cb), out);
+    check_shake_args(x1, x2, ca, cb);
+    sn::give(ShakeShake::apply(x1, x2, ca.detach(), cb.detach()), out);
   });
 }
