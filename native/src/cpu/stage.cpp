@@ -113,6 +113,14 @@ std::vector<at::Tensor> block_forward(const Block& block, const at::Tensor& x, c
                                        blocked_out);
 }
 
+// The engine's calls take CPU activations (N,C,H,W).
+void require_cpu_activation(const at::Tensor& x) {
+  if (x.dim() != 4 || !x.device().is_cpu()) {
+    throw sn::InvalidArgument("input must be a CPU tensor (N,C,H,W), got shape " + c10::str(x.sizes()) + " on " +
+                              x.device().str());
+  }
+}
+
 void check_kernels_loaded() {
   if (!sn::onednn_matches()) {
     throw sn::InvalidArgument(
@@ -134,10 +142,7 @@ int32_t sn_cpu_batch_norm(const sn_tensor* input, const sn_tensor* weight, const
   SN_GUARD({
     sn::out_arg(out, "out");
     const at::Tensor& x = sn::ref(input, "input");
-    if (x.dim() != 4 || !x.device().is_cpu()) {
-      throw sn::InvalidArgument("input must be a CPU tensor (N,C,H,W), got shape " + c10::str(x.sizes()) + " on " +
-                                x.device().str());
-    }
+    require_cpu_activation(x);
     sn::give(sn::normalize(x, sn::ref(weight, "weight"), sn::ref(bias, "bias"), sn::mut(running_mean, "running_mean"),
                            sn::mut(running_var, "running_var"), true, false, momentum, eps, false, false)[0],
              out);
@@ -152,10 +157,7 @@ int32_t sn_cpu_shake_stage(const sn_tensor* input, const sn_tensor* input_relu, 
     sn::out_arg(out_relu, "out_relu");
     check_kernels_loaded();
     at::Tensor x = sn::ref(input, "input");
-    if (x.dim() != 4 || !x.device().is_cpu()) {
-      throw sn::InvalidArgument("input must be a CPU tensor (N,C,H,W), got shape " + c10::str(x.sizes()) + " on " +
-                                x.device().str());
-    }
+    require_cpu_activation(x);
     if (blocks < 1) throw sn::InvalidArgument("blocks must be at least 1, got " + std::to_string(blocks));
     if (stride < 1) throw sn::InvalidArgument("stride must be at least 1, got " + std::to_string(stride));
     sn::out_arg(tensors, "tensors");
