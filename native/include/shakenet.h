@@ -23,7 +23,7 @@ extern "C" {
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library whose
  * sn_abi_version differs from the SN_ABI_VERSION its bindings were generated from. */
-#define SN_ABI_VERSION 14
+#define SN_ABI_VERSION 15
 
 typedef struct sn_tensor sn_tensor;
 typedef struct sn_generator sn_generator;
@@ -183,6 +183,13 @@ int32_t sn_autocast_exit(int32_t device_type);
  * sets *found_inf to 1 if any gradient holds an inf or NaN (then the step should be skipped). */
 int32_t sn_unscale_grads(sn_tensor *const *params, int32_t count, double inv_scale,
                          int32_t *found_inf);
+/* Non-finite check without waiting for the device: when any of `tensors` holds an inf or NaN
+ * (tensors[i]'s gradient where of_grad[i] is 1; of_grad NULL: the tensors themselves; undefined
+ * gradients and integer tensors are skipped), adds 1 to record[0] and, if record[1] < 0, sets
+ * record[1] = step. `record` is a contiguous int64 tensor of 2 elements on the tensors' device,
+ * read by the caller when it chooses. */
+int32_t sn_nonfinite_record(sn_tensor *const *tensors, const int32_t *of_grad, int32_t count, int64_t step,
+                            sn_tensor *record);
 
 /* ---- autograd ------------------------------------------------------------------------------ */
 

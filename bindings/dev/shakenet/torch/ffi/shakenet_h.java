@@ -23,10 +23,10 @@ public class shakenet_h extends shakenet_h$shared {
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
-    private static final int SN_ABI_VERSION = (int)14L;
+    private static final int SN_ABI_VERSION = (int)15L;
     /**
      * {@snippet lang=c :
-     * #define SN_ABI_VERSION 14
+     * #define SN_ABI_VERSION 15
      * }
      */
     public static int SN_ABI_VERSION() {
@@ -3162,6 +3162,70 @@ public class shakenet_h extends shakenet_h$shared {
                 traceDowncall("sn_unscale_grads", params, count, inv_scale, found_inf);
             }
             return (int)mh$.invokeExact(params, count, inv_scale, found_inf);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_nonfinite_record {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_INT,
+            shakenet_h.C_LONG,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_nonfinite_record");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_nonfinite_record(sn_tensor *const *tensors, const int32_t *of_grad, int32_t count, int64_t step, sn_tensor *record)
+     * }
+     */
+    public static FunctionDescriptor sn_nonfinite_record$descriptor() {
+        return sn_nonfinite_record.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_nonfinite_record(sn_tensor *const *tensors, const int32_t *of_grad, int32_t count, int64_t step, sn_tensor *record)
+     * }
+     */
+    public static MethodHandle sn_nonfinite_record$handle() {
+        return sn_nonfinite_record.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_nonfinite_record(sn_tensor *const *tensors, const int32_t *of_grad, int32_t count, int64_t step, sn_tensor *record)
+     * }
+     */
+    public static MemorySegment sn_nonfinite_record$address() {
+        return sn_nonfinite_record.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_nonfinite_record(sn_tensor *const *tensors, const int32_t *of_grad, int32_t count, int64_t step, sn_tensor *record)
+     * }
+     */
+    public static int sn_nonfinite_record(MemorySegment tensors, MemorySegment of_grad, int count, long step, MemorySegment record_) {
+        var mh$ = sn_nonfinite_record.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_nonfinite_record", tensors, of_grad, count, step, record_);
+            }
+            return (int)mh$.invokeExact(tensors, of_grad, count, step, record_);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -51,7 +51,7 @@ public final class Benchmark {
         Map<String, Object> out = new LinkedHashMap<>();
         double trainGflop;
         // The model first: creating it applies the config's process settings (threads, allocator) the header reports.
-        try (TrainingModel training = TrainingModel.create(run)) {
+        try (TrainingModel training = TrainingModel.create(run); TrainStep step = new TrainStep(training)) {
             ShakeResNet model = training.model();
             Sgd sgd = training.sgd();
             RunConfig.Model m = config.model();
@@ -73,7 +73,6 @@ public final class Benchmark {
             out.put("warmup_steps", warmup);
             out.put("timed_steps", steps);
             out.put("parameters", model.parameterCount());
-            TrainStep step = new TrainStep(training);
             ForwardPass forward = training.forwardPass();
             double forwardGflop = 2.0 * ModelArithmetic.forwardMultiplyAdds(m.depth(), m.width(), Cifar10.CLASSES) / 1e9;
             trainGflop = 3 * forwardGflop;
@@ -125,7 +124,7 @@ public final class Benchmark {
             for (int i = 0; i < warmup + steps; i++) {
                 long start = System.nanoTime();
                 try (TensorScope scope = TensorScope.open()) {
-                    step.run(forward.upload(batches.next()), config.optimizer().lr());
+                    step.run(forward.upload(batches.next()), config.optimizer().lr(), i);
                     Torch.synchronize(device);
                 }
                 if (i >= warmup) seconds[i - warmup] = (System.nanoTime() - start) / 1e9;
@@ -216,7 +215,7 @@ public final class Benchmark {
                 start = System.nanoTime();
                 for (int i = 0; i < steps; i++) {
                     try (TensorScope stepScope = TensorScope.open()) {
-                        step.run(onDevice, config.optimizer().lr());
+                        step.run(onDevice, config.optimizer().lr(), i);
                         Torch.synchronize(device);
                     }
                 }

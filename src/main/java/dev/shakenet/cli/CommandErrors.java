@@ -1,10 +1,12 @@
 package dev.shakenet.cli;
 
 import dev.shakenet.data.DataException;
+import dev.shakenet.torch.DamagedFileException;
 import dev.shakenet.torch.NativeLibraryException;
 import dev.shakenet.torch.TorchException;
 import dev.shakenet.train.CheckpointException;
 import dev.shakenet.train.ConfigException;
+import dev.shakenet.train.FileWriteException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.List;
@@ -52,7 +54,7 @@ final class CommandErrors {
             err.println("shakenet: config: " + e.getMessage());
             code = USAGE;
         } else if (e instanceof NativeLibraryException || e instanceof DataException || e instanceof TorchException
-                || e instanceof CheckpointException) {
+                || e instanceof CheckpointException || e instanceof FileWriteException || e instanceof DamagedFileException) {
             err.println("shakenet: " + e.getMessage());
         } else if (e instanceof IOException) {
             err.println("shakenet: " + e);

@@ -33,7 +33,7 @@ final class ExportCommand implements Callable<Integer> {
         // Through the model, on the CPU: what is written is what model.init_from loads, checked against the checkpoint's config.
         try (Checkpoint checkpoint = Checkpoint.read(checkpointPath); TrainingModel model = TrainingModel.fromCheckpoint(checkpoint, Device.CPU)) {
             var weights = model.model().stateDict();
-            AtomicFiles.write(out, tmp -> TensorFiles.save(tmp, weights));
+            AtomicFiles.write(out, TensorFiles.sizeOf(weights), tmp -> TensorFiles.save(tmp, weights), TensorFiles::verify);
             System.out.println("wrote " + weights.size() + " tensors (epoch " + checkpoint.meta().epoch() + ") to " + out);
         }
         return 0;

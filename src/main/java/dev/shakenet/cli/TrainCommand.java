@@ -48,6 +48,6 @@ final class TrainCommand implements Callable<Integer> {
         List<String> argv = spec.commandLine().getParseResult().originalArgs();
         TrainingRun.Outcome outcome = resume == null ? TrainingRun.start(configFile, overrides.values, argv)
                 : TrainingRun.resume(resume, configFile, overrides.values, argv);
-        return outcome == TrainingRun.Outcome.STOPPED ? 130 : 0; // 130: a shell's code for a command ended by Ctrl-C (128 + SIGINT)
+        return outcome.exitCode; // 3: inf/NaN; 130 / 143: stopped by SIGINT / SIGTERM (128 + the signal's number), as shells expect
     }
 }

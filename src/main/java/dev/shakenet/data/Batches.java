@@ -28,12 +28,14 @@ public final class Batches implements Iterator<Batches.Batch>, AutoCloseable {
     private final int count;
     private int taken;
 
-    private Batches(ImageSet set, int[] order, int batchSize, SplittableRandom[] augment, String name, boolean background) {
+    private Batches(ImageSet set, int[] order, int batchSize, SplittableRandom[] augment, String name, boolean background, int first) {
         this.set = set;
         this.order = order;
         this.batchSize = batchSize;
         this.augment = augment;
         this.count = batchCount(order.length, batchSize);
+        if (first < 0 || first > count) throw new IllegalArgumentException("first batch " + first + " is outside 0.." + count);
+        this.taken = first;
         worker = background ? Thread.ofPlatform().daemon().name(name).unstarted(this::produce) : null;
         if (worker != null) worker.start();
     }
@@ -48,11 +50,16 @@ public final class Batches implements Iterator<Batches.Batch>, AutoCloseable {
 
     /** As above; {@code background} assembles batches ahead on a thread of their own. */
     public static Batches training(ImageSet set, int batchSize, long seed, int epoch, boolean augment, boolean background) {
+        return training(set, batchSize, seed, epoch, augment, background, 0);
+    }
+
+    /** As above, from batch {@code first} on (a run resumed mid-epoch): the same batches an uninterrupted pass gives there. */
+    public static Batches training(ImageSet set, int batchSize, long seed, int epoch, boolean augment, boolean background, int first) {
         int[] order = shuffled(set.count(), new SplittableRandom(mix(seed, epoch, -1)));
         int batches = batchCount(order.length, batchSize);
         SplittableRandom[] randoms = new SplittableRandom[batches];
         for (int b = 0; b < batches; b++) randoms[b] = augment ? new SplittableRandom(mix(seed, epoch, b)) : null;
-        return new Batches(set, order, batchSize, randoms, "shakenet-train-batches", background);
+        return new Batches(set, order, batchSize, randoms, "shakenet-train-batches", background, first);
     }
 
     /** The batches of {@code set} in stored order, normalized only. */
@@ -63,7 +70,7 @@ public final class Batches implements Iterator<Batches.Batch>, AutoCloseable {
     public static Batches evaluation(ImageSet set, int batchSize, boolean background) {
         int[] order = new int[set.count()];
         for (int i = 0; i < order.length; i++) order[i] = i;
-        return new Batches(set, order, batchSize, new SplittableRandom[batchCount(order.length, batchSize)], "shakenet-eval-batches", background);
+        return new Batches(set, order, batchSize, new SplittableRandom[batchCount(order.length, batchSize)], "shakenet-eval-batches", background, 0);
     }
 
     /** Batches in a pass over {@code images} images. */
@@ -102,7 +109,7 @@ public final class Batches implements Iterator<Batches.Batch>, AutoCloseable {
 
     private void produce() {
         try {
-            for (int b = 0; b < count; b++) queue.put(assemble(b));
+            for (int b = taken; b < count; b++) queue.put(assemble(b));
         } catch (InterruptedException e) {
             // closed early
         } catch (Throwable t) {

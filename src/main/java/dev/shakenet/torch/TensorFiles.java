@@ -15,8 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
-import java.util.zip.ZipException;
-import java.util.zip.ZipFile;
 import java.util.zip.ZipOutputStream;
 
 /**
@@ -75,53 +73,51 @@ public final class TensorFiles {
         zip.closeEntry();
     }
 
-    /** Reads a dict of named tensors (CPU) in file order; the caller owns the tensors (or its scope does). */
+    /**
+     * Reads a dict of named tensors (CPU) in file order; the caller owns the tensors (or its scope
+     * does). A record whose CRC-32 or size does not match the zip's, a missing record or a
+     * truncated file throws {@link DamagedFileException}.
+     */
     public static Map<String, Tensor> load(Path path) throws IOException {
-        try (ZipFile zip = new ZipFile(path.toFile())) {
-            String root = zip.stream().map(ZipEntry::getName).filter(n -> n.endsWith("data.pkl")).findFirst()
-                    .map(n -> n.substring(0, n.length() - "data.pkl".length()))
-                    .orElseThrow(() -> new IOException(path + " has no data.pkl: it is not a torch.save file"));
-            ZipEntry order = zip.getEntry(root + "byteorder");
-            if (order != null && !new String(zip.getInputStream(order).readAllBytes(), StandardCharsets.US_ASCII).trim().equals("little")) {
-                throw new IOException(path + " was written on a big-endian machine; only little-endian files are read");
-            }
-            Object top;
-            try {
-                top = new PickleReader(zip.getInputStream(zip.getEntry(root + "data.pkl")).readAllBytes()).load();
-            } catch (IllegalArgumentException | ClassCastException | java.nio.BufferUnderflowException e) {
-                throw new IOException(path + " is not a dict of tensors ShakeNet can read: " + e.getMessage(), e);
-            }
-            if (!(top instanceof Map<?, ?> dict)) throw new IOException(path + " holds a " + top + ", not a dict of named tensors");
+        try (TorchArchive archive = TorchArchive.open(path)) {
             Map<String, Tensor> out = new LinkedHashMap<>();
             Map<String, Tensor> storages = new HashMap<>();
             try (TensorScope scope = TensorScope.open()) {
-                for (Map.Entry<?, ?> e : dict.entrySet()) {
-                    if (!(e.getKey() instanceof String name) || !(e.getValue() instanceof PickleReader.TensorRef ref)) {
-                        throw new IOException(path + ": entry " + e.getKey() + " is not a named tensor");
-                    }
+                for (Map.Entry<String, PickleReader.TensorRef> e : archive.tensors().entrySet()) {
+                    PickleReader.TensorRef ref = e.getValue();
                     Tensor storage = storages.get(ref.storage().key());
                     if (storage == null) {
-                        storage = readStorage(zip, root, ref.storage(), path);
+                        storage = storageTensor(archive.storage(ref.storage()), ref.storage());
                         storages.put(ref.storage().key(), storage);
                     }
-                    out.put(name, scope.keep(view(storage, ref)));
+                    out.put(e.getKey(), scope.keep(view(storage, ref)));
                 }
             }
             return out;
-        } catch (ZipException e) {
-            throw new IOException(path + " is not a zip file as torch.save writes (files from PyTorch before 1.6, or saved with "
-                    + "_use_new_zipfile_serialization=False, are not read): " + e.getMessage(), e);
         }
     }
 
-    private static Tensor readStorage(ZipFile zip, String root, PickleReader.StorageRef ref, Path path) throws IOException {
-        ZipEntry entry = zip.getEntry(root + "data/" + ref.key());
-        if (entry == null) throw new IOException(path + " lacks the record data/" + ref.key());
-        byte[] bytes = zip.getInputStream(entry).readAllBytes();
-        long expected = ref.numel() * ref.dtype().byteSize();
-        if (bytes.length != expected) {
-            throw new IOException(path + ": record data/" + ref.key() + " has " + bytes.length + " bytes, " + expected + " expected");
+    /**
+     * Checks a file as {@link #load} would read it, without creating tensors: data.pkl parses,
+     * every storage it refers to is there with its size, and every record of the zip matches its
+     * CRC-32. For a file just written, before it replaces the previous one.
+     */
+    public static void verify(Path path) throws IOException {
+        try (TorchArchive archive = TorchArchive.open(path)) {
+            archive.checkAll();
         }
+    }
+
+    /** About the bytes {@link #save} writes for {@code tensors}: their data plus the zip's and the pickle's share. */
+    public static long sizeOf(Map<String, Tensor> tensors) {
+        long bytes = 4096; // byteorder, version, the pickle's header, the zip's end record
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            bytes += e.getValue().numel() * e.getValue().dtype().byteSize() + 256 + 2L * e.getKey().length();
+        }
+        return bytes;
+    }
+
+    private static Tensor storageTensor(byte[] bytes, PickleReader.StorageRef ref) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment segment = arena.allocate(Math.max(bytes.length, 1));
             MemorySegment.copy(MemorySegment.ofArray(bytes), 0, segment, 0, bytes.length);

@@ -3,8 +3,10 @@ package dev.shakenet.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.shakenet.nn.ShakeResNet;
 import dev.shakenet.optim.Sgd;
+import dev.shakenet.torch.DamagedFileException;
 import dev.shakenet.torch.Device;
 import dev.shakenet.torch.Generator;
+import dev.shakenet.torch.NonFinite;
 import dev.shakenet.torch.Tensor;
 import dev.shakenet.torch.TensorFiles;
 import dev.shakenet.torch.Torch;
@@ -27,11 +29,13 @@ import java.util.Map;
  * rng.shake                    state of the shake-coefficient generator
  * rng.torch.cpu                state of libtorch's default CPU generator
  * amp.loss_scale               float16 loss scaling {scale, clean steps} (fp16 runs only)
+ * progress.loss_sum, .correct  the epoch's running sums (mid-epoch checkpoints only)
  * meta.json                    uint8 UTF-8 JSON: {@link Meta}
  * </pre>
- * The data order needs no state: it is a pure function of (seed, epoch).
+ * The data order needs no state: it is a pure function of (seed, epoch, batch).
  */
 public final class Checkpoint implements AutoCloseable {
+    private static final org.apache.logging.log4j.Logger LOG = org.apache.logging.log4j.LogManager.getLogger(Checkpoint.class);
     public static final String MODEL = "model.";
     public static final String MOMENTUM = "optimizer.momentum.";
     public static final String MOMENTUM_READY = "optimizer.momentum_ready";
@@ -43,17 +47,20 @@ public final class Checkpoint implements AutoCloseable {
 
     /**
      * The non-tensor part: epochs completed, updates done, the best test accuracy so far and its
-     * epoch, the resolved config, and the versions that wrote it.
+     * epoch, the resolved config, the versions that wrote it, and for a checkpoint written in the
+     * middle of an epoch (a stop request) that epoch's figures so far (null at an epoch's end).
      */
     public record Meta(int format, int epoch, long step, Double bestTestAccuracy, Integer bestEpoch, JsonNode config,
-                       String shakenetVersion, String torchVersion) {}
+                       String shakenetVersion, String torchVersion, EpochTally.Saved progress) {}
 
     private final Meta meta;
     private final Map<String, Tensor> tensors;
+    private final Path file; // where it was read from; null for a captured one
 
-    private Checkpoint(Meta meta, Map<String, Tensor> tensors) {
+    private Checkpoint(Meta meta, Map<String, Tensor> tensors, Path file) {
         this.meta = meta;
         this.tensors = tensors;
+        this.file = file;
     }
 
     /**
@@ -62,7 +69,13 @@ public final class Checkpoint implements AutoCloseable {
      * not copied: write the checkpoint before training goes on. Closing it leaves the model intact.
      */
     public static Checkpoint capture(TrainingModel training, int epoch, long step, Double bestTestAccuracy, Integer bestEpoch) {
-        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        return capture(training, epoch, step, bestTestAccuracy, bestEpoch, null, Map.of());
+    }
+
+    /** As above, in the middle of epoch {@code epoch + 1}: {@code progress} and its device sums {@code progressTensors} (owned by the checkpoint from here). */
+    static Checkpoint capture(TrainingModel training, int epoch, long step, Double bestTestAccuracy, Integer bestEpoch,
+                              EpochTally.Saved progress, Map<String, Tensor> progressTensors) {
+        Map<String, Tensor> tensors = new LinkedHashMap<>(progressTensors);
         try {
             // detach(): the checkpoint's own handles on the model's storage, so that closing it frees only those.
             training.model().stateDict().forEach((name, t) -> tensors.put(MODEL + name, t.detach().unscoped()));
@@ -85,8 +98,8 @@ public final class Checkpoint implements AutoCloseable {
             throw e;
         }
         Meta meta = new Meta(FORMAT, epoch, step, bestTestAccuracy, bestEpoch, ConfigLoader.JSON.valueToTree(training.config()),
-                RunInfo.shakenetVersion(), Torch.version());
-        return new Checkpoint(meta, tensors);
+                RunInfo.shakenetVersion(), Torch.version(), progress);
+        return new Checkpoint(meta, tensors, null);
     }
 
     /**
@@ -126,6 +139,11 @@ public final class Checkpoint implements AutoCloseable {
         return meta;
     }
 
+    /** The file it was read from, or null for one captured from a model. */
+    public Path file() {
+        return file;
+    }
+
     /** All tensors but meta.json, by name. */
     public Map<String, Tensor> tensors() {
         return tensors;
@@ -155,15 +173,54 @@ public final class Checkpoint implements AutoCloseable {
         }
     }
 
-    /** Writes this checkpoint to {@code file} atomically. */
+    /** Writes this checkpoint to {@code file} atomically, read back and checked before it takes the name; refuses one that holds an inf or NaN. */
     public void write(Path file) throws IOException {
+        List<String> nonFinite = NonFinite.namesOfNonFinite(tensors);
+        if (!nonFinite.isEmpty()) {
+            throw new NonFiniteException("not writing the checkpoint " + file + ": " + nonFinite.size() + " of its tensors hold inf or NaN ("
+                    + String.join(", ", nonFinite.subList(0, Math.min(3, nonFinite.size()))) + (nonFinite.size() > 3 ? ", ..." : "")
+                    + "); the previous checkpoints are kept");
+        }
         Map<String, Tensor> all = new LinkedHashMap<>(tensors);
         byte[] metaBytes = ConfigLoader.JSON.writeValueAsBytes(meta);
         try (Tensor json = Tensor.fromBytes(metaBytes, metaBytes.length)) {
             all.put(META, json);
-            AtomicFiles.write(file, tmp -> TensorFiles.save(tmp, all));
+            AtomicFiles.write(file, TensorFiles.sizeOf(all), tmp -> TensorFiles.save(tmp, all), TensorFiles::verify);
         }
     }
+
+    /**
+     * The newest checkpoint of a run folder that reads back intact, for a resume: a damaged newer
+     * one is renamed to &lt;name&gt;.damaged (kept for inspection, out of the run's way) with a
+     * warning naming both; empty when the folder holds none.
+     */
+    static java.util.Optional<Checkpoint> readNewestIntact(Path runDir) throws IOException {
+        List<Path> files = new ArrayList<>(Checkpoints.epochFiles(runDir));
+        java.util.Collections.reverse(files);
+        List<DamagedCheckpointException> damaged = new ArrayList<>();
+        for (Path file : files) {
+            try {
+                Checkpoint intact = read(file);
+                for (DamagedCheckpointException d : damaged) {
+                    Path aside = d.file().resolveSibling(d.file().getFileName() + DAMAGED_SUFFIX);
+                    java.nio.file.Files.move(d.file(), aside, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    LOG.warn("{}; resuming from the previous intact checkpoint {} instead; the damaged file is kept as {}", d.getMessage(),
+                            file.getFileName(), aside.getFileName());
+                }
+                return java.util.Optional.of(intact);
+            } catch (DamagedCheckpointException e) {
+                damaged.add(e);
+            }
+        }
+        if (!damaged.isEmpty()) {
+            throw new CheckpointException("every checkpoint of " + runDir + " is damaged (" + damaged.getFirst().getMessage()
+                    + "); nothing was renamed or deleted. Start the run again in a new folder");
+        }
+        return java.util.Optional.empty();
+    }
+
+    /** Appended to a damaged checkpoint's name when a resume falls back to an older one. */
+    static final String DAMAGED_SUFFIX = ".damaged";
 
     /** Reads a checkpoint file (or the newest checkpoint of a run folder). */
     public static Checkpoint read(Path fileOrRun) throws IOException {
@@ -173,6 +230,8 @@ public final class Checkpoint implements AutoCloseable {
         Map<String, Tensor> all;
         try {
             all = TensorFiles.load(file);
+        } catch (DamagedFileException e) {
+            throw new DamagedCheckpointException(file, e.getMessage());
         } catch (IOException | RuntimeException e) {
             throw new CheckpointException(file + " is not a readable checkpoint: " + e.getMessage());
         }
@@ -186,7 +245,7 @@ public final class Checkpoint implements AutoCloseable {
             meta = ConfigLoader.JSON.readValue(new String(json.toByteArray(), StandardCharsets.UTF_8), Meta.class);
         }
         if (meta.format() != FORMAT) throw new CheckpointException(file + " has checkpoint format " + meta.format() + "; this ShakeNet reads " + FORMAT);
-        return new Checkpoint(meta, all);
+        return new Checkpoint(meta, all, file);
     }
 
     @Override

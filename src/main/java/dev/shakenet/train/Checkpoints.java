@@ -11,12 +11,14 @@ import java.util.regex.Pattern;
 
 /**
  * A run's checkpoints folder: checkpoints/epoch-NNNN.pt for the newest {@code keepLast} epochs,
- * and checkpoints/best.pt (a hard link to the epoch file with the best test accuracy so far).
+ * checkpoints/best.pt (a hard link to the epoch file with the best test accuracy so far), and
+ * epoch-NNNN-batch-BBBBB.pt, written when a stop request interrupts epoch NNNN+1 after BBBBB
+ * batches (removed once a newer checkpoint is written).
  */
 public final class Checkpoints {
     public static final String DIR = "checkpoints";
     public static final String BEST = "best.pt";
-    private static final Pattern EPOCH_FILE = Pattern.compile("epoch-(\\d+)\\.pt");
+    private static final Pattern EPOCH_FILE = Pattern.compile("epoch-(\\d+)(?:-batch-(\\d+))?\\.pt");
 
     private final Path dir;
     private final int keepLast;
@@ -34,9 +36,15 @@ public final class Checkpoints {
         return runDir.resolve(DIR).resolve(String.format("epoch-%04d.pt", epoch));
     }
 
+    /** The file of a checkpoint after {@code epoch} epochs and {@code batch} batches of the next (0: the epoch file). */
+    public static Path fileFor(Path runDir, int epoch, int batch) {
+        return batch == 0 ? fileFor(runDir, epoch) : runDir.resolve(DIR).resolve(String.format("epoch-%04d-batch-%05d.pt", epoch, batch));
+    }
+
     /** Saves {@code checkpoint} as the one of its epoch; links best.pt to it when {@code isBest}; prunes old ones. */
     public Path save(Checkpoint checkpoint, boolean isBest) throws IOException {
-        Path file = fileFor(dir.getParent(), checkpoint.meta().epoch());
+        EpochTally.Saved progress = checkpoint.meta().progress();
+        Path file = fileFor(dir.getParent(), checkpoint.meta().epoch(), progress == null ? 0 : progress.batchesDone());
         checkpoint.write(file);
         if (keepBest && isBest) {
             Path link = dir.resolve("." + BEST + AtomicFiles.TMP_SUFFIX);
@@ -44,8 +52,12 @@ public final class Checkpoints {
             Files.createLink(link, file);
             Files.move(link, dir.resolve(BEST), java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
-        List<Path> epochs = epochFiles(dir.getParent());
-        for (int i = 0; i < epochs.size() - keepLast; i++) Files.deleteIfExists(epochs.get(i)); // best.pt keeps its own link
+        List<Path> all = epochFiles(dir.getParent());
+        List<Path> whole = all.stream().filter(f -> batchOf(f) == 0).toList();
+        for (int i = 0; i < whole.size() - keepLast; i++) Files.deleteIfExists(whole.get(i)); // best.pt keeps its own link
+        for (Path f : all) {
+            if (batchOf(f) != 0 && ORDER.compare(f, file) < 0) Files.deleteIfExists(f); // a mid-epoch file a newer checkpoint replaces
+        }
         AtomicFiles.syncFolder(dir);
         return file;
     }
@@ -56,18 +68,25 @@ public final class Checkpoints {
         return files.isEmpty() ? Optional.empty() : Optional.of(files.getLast());
     }
 
-    /** Epoch checkpoint files, oldest first. */
+    /** Checkpoint files (whole epochs and mid-epoch), oldest first. */
     static List<Path> epochFiles(Path runDir) throws IOException {
         Path dir = runDir.resolve(DIR);
         if (!Files.isDirectory(dir)) return List.of();
         try (var files = Files.list(dir)) {
             return files.filter(f -> EPOCH_FILE.matcher(f.getFileName().toString()).matches())
-                    .sorted(Comparator.comparingInt(Checkpoints::epochOf)).toList();
+                    .sorted(ORDER).toList();
         }
     }
+
+    private static final Comparator<Path> ORDER = Comparator.comparingInt(Checkpoints::epochOf).thenComparingInt(Checkpoints::batchOf);
 
     private static int epochOf(Path file) {
         Matcher m = EPOCH_FILE.matcher(file.getFileName().toString());
         return m.matches() ? Integer.parseInt(m.group(1)) : -1;
+    }
+
+    private static int batchOf(Path file) {
+        Matcher m = EPOCH_FILE.matcher(file.getFileName().toString());
+        return m.matches() && m.group(2) != null ? Integer.parseInt(m.group(2)) : 0;
     }
 }

@@ -61,24 +61,35 @@ public final class ConfigLoader {
         return resolve((ObjectNode) tree, overrides);
     }
 
-    /** Defaults, then {@code user}, then {@code overrides}, checked and bound. */
+    /**
+     * Defaults, then {@code user}, then {@code overrides}, checked and bound. Every problem is
+     * collected before the command fails: unknown keys, bad {@code --set}s, wrong types (the key
+     * left at its default so the value rules can still be checked) and broken value rules.
+     */
     public static RunConfig resolve(ObjectNode user, List<String> overrides) {
         ObjectNode defaults = JSON.valueToTree(RunConfig.DEFAULTS);
-        List<String> problems = new ArrayList<>();
+        List<ConfigProblem> problems = new ArrayList<>();
         checkKnownKeys(user, defaults, "", problems);
         for (String override : overrides) applyOverride(user, defaults, override, problems);
-        if (!problems.isEmpty()) throw new ConfigException(problems);
         ObjectNode merged = defaults.deepCopy();
         merge(merged, user);
-        RunConfig config;
+        List<ConfigProblem> mistyped = ConfigTypes.check(merged, RunConfig.DEFAULTS);
+        for (ConfigProblem problem : mistyped) restoreDefault(merged, defaults, problem.key());
+        problems.addAll(mistyped);
+        RunConfig config = null;
         try {
             config = JSON.treeToValue(merged, RunConfig.class);
         } catch (JsonMappingException e) {
-            throw new ConfigException(describe(e));
+            problems.add(new ConfigProblem(null, describe(e)));
         } catch (JsonProcessingException e) {
-            throw new ConfigException(e.getOriginalMessage());
+            problems.add(new ConfigProblem(null, e.getOriginalMessage()));
         }
-        ConfigValidator.validate(config);
+        if (config != null) {
+            for (ConfigProblem problem : ConfigValidator.problems(config)) {
+                if (mistyped.stream().noneMatch(m -> problem.key().equals(m.key()))) problems.add(problem);
+            }
+        }
+        if (!problems.isEmpty()) throw new ConfigException(ConfigProblem.inKeyOrder(problems, user, defaults));
         return config;
     }
 
@@ -116,18 +127,18 @@ public final class ConfigLoader {
         return out;
     }
 
-    private static void checkKnownKeys(JsonNode user, JsonNode defaults, String prefix, List<String> problems) {
+    private static void checkKnownKeys(JsonNode user, JsonNode defaults, String prefix, List<ConfigProblem> problems) {
         user.properties().forEach(field -> {
             String key = prefix + field.getKey();
             JsonNode known = defaults.get(field.getKey());
             if (known == null && key.equals("cpu_conv_algorithm")) {
-                problems.add("cpu_conv_algorithm: replaced by engine (auto, reference or cpu_kernels; winograd is part of cpu_kernels, "
-                        + "direct is reference); remove the key");
+                problems.add(new ConfigProblem(key, "cpu_conv_algorithm: replaced by engine (auto, reference or cpu_kernels; winograd is part of cpu_kernels, "
+                        + "direct is reference); remove the key"));
             } else if (known == null) {
-                problems.add("unknown key '" + key + "'" + knownKeys(defaults, prefix));
+                problems.add(new ConfigProblem(key, "unknown key '" + key + "'" + knownKeys(defaults, prefix)));
             } else if (known.isObject()) {
                 if (!field.getValue().isObject()) {
-                    problems.add(key + ": expected an object with keys " + String.join(", ", fieldNames(known)) + ", got " + field.getValue());
+                    problems.add(new ConfigProblem(key, key + ": expected an object with keys " + String.join(", ", fieldNames(known)) + ", got " + field.getValue()));
                 } else {
                     checkKnownKeys(field.getValue(), known, key + ".", problems);
                 }
@@ -135,10 +146,10 @@ public final class ConfigLoader {
         });
     }
 
-    private static void applyOverride(ObjectNode user, ObjectNode defaults, String override, List<String> problems) {
+    private static void applyOverride(ObjectNode user, ObjectNode defaults, String override, List<ConfigProblem> problems) {
         int eq = override.indexOf('=');
         if (eq <= 0) {
-            problems.add("--set " + override + ": write it as key.path=value, e.g. --set optimizer.lr=0.05");
+            problems.add(new ConfigProblem(null, "--set " + override + ": write it as key.path=value, e.g. --set optimizer.lr=0.05"));
             return;
         }
         String key = override.substring(0, eq).trim();
@@ -149,19 +160,19 @@ public final class ConfigLoader {
             JsonNode next = known.get(path[i]);
             String prefix = String.join(".", Arrays.copyOf(path, i));
             if (next == null) {
-                problems.add("--set " + key + ": unknown key '" + key + "'" + knownKeys(known, prefix.isEmpty() ? "" : prefix + "."));
+                problems.add(new ConfigProblem(key, "--set " + key + ": unknown key '" + key + "'" + knownKeys(known, prefix.isEmpty() ? "" : prefix + ".")));
                 return;
             }
             if (i == path.length - 1) {
                 if (next.isObject()) {
-                    problems.add("--set " + key + ": '" + key + "' is a group; set one of its keys: " + String.join(", ", fieldNames(next)));
+                    problems.add(new ConfigProblem(key, "--set " + key + ": '" + key + "' is a group; set one of its keys: " + String.join(", ", fieldNames(next))));
                     return;
                 }
                 target.set(path[i], parseValue(override.substring(eq + 1)));
                 return;
             }
             if (!next.isObject()) {
-                problems.add("--set " + key + ": '" + String.join(".", Arrays.copyOf(path, i + 1)) + "' has no keys below it");
+                problems.add(new ConfigProblem(key, "--set " + key + ": '" + String.join(".", Arrays.copyOf(path, i + 1)) + "' has no keys below it"));
                 return;
             }
             JsonNode child = target.get(path[i]);
@@ -185,15 +196,27 @@ public final class ConfigLoader {
         return JSON.getNodeFactory().textNode(text);
     }
 
+    /** {@code from}'s known keys over {@code into}; unknown keys and groups given as non-objects (reported already) are left out. */
     private static void merge(ObjectNode into, JsonNode from) {
         from.properties().forEach(field -> {
             JsonNode existing = into.get(field.getKey());
-            if (existing instanceof ObjectNode obj && field.getValue().isObject()) {
-                merge(obj, field.getValue());
+            if (existing == null) return;
+            if (existing instanceof ObjectNode group) {
+                if (field.getValue().isObject()) merge(group, field.getValue());
             } else {
                 into.set(field.getKey(), field.getValue());
             }
         });
+    }
+
+    /** Puts the default back at {@code key} ("group.key"), where the given value has the wrong type. */
+    private static void restoreDefault(ObjectNode merged, JsonNode defaults, String key) {
+        String[] path = key.split("\\.");
+        for (int i = 0; i < path.length - 1; i++) {
+            merged = (ObjectNode) merged.get(path[i]);
+            defaults = defaults.get(path[i]);
+        }
+        merged.set(path[path.length - 1], defaults.get(path[path.length - 1]).deepCopy());
     }
 
     private static String knownKeys(JsonNode group, String prefix) {

@@ -8,18 +8,19 @@ import java.util.List;
 
 /** The value rules of a {@link RunConfig}, all checked at once so one run of the command lists every problem. */
 final class ConfigValidator {
-    private final List<String> problems = new ArrayList<>();
+    private final List<ConfigProblem> problems = new ArrayList<>();
 
     private ConfigValidator() {}
 
-    static void validate(RunConfig c) {
+    /** Every rule {@code c} breaks, in the order the rules are checked. */
+    static List<ConfigProblem> problems(RunConfig c) {
         ConfigValidator v = new ConfigValidator();
         v.check(c);
-        if (!v.problems.isEmpty()) throw new ConfigException(v.problems);
+        return v.problems;
     }
 
     private void require(boolean ok, String key, String rule, Object value) {
-        if (!ok) problems.add(key + ": " + rule + ", got " + value);
+        if (!ok) problems.add(new ConfigProblem(key, key + ": " + rule + ", got " + value));
     }
 
     private void check(RunConfig c) {
@@ -57,7 +58,7 @@ final class ConfigValidator {
             try {
                 Device.parse(c.device() == null ? "" : c.device());
             } catch (IllegalArgumentException e) {
-                problems.add("device: must be auto, cpu, cuda or cuda:N, got " + c.device());
+                problems.add(new ConfigProblem("device", "device: must be auto, cpu, cuda or cuda:N, got " + c.device()));
             }
         }
         require(c.memoryFormat() != MemoryFormat.PRESERVE, "memory_format", "must be contiguous or channels_last", "preserve");
@@ -67,6 +68,7 @@ final class ConfigValidator {
         require(c.logInterval() >= 1, "log_interval", "must be >= 1 (steps between progress lines)", c.logInterval());
         require(c.checkpoint().interval() >= 1, "checkpoint.interval", "must be >= 1 (epochs between checkpoints)", c.checkpoint().interval());
         require(c.checkpoint().keepLast() >= 1, "checkpoint.keep_last", "must be >= 1 (the newest checkpoint is what a resume needs)", c.checkpoint().keepLast());
+        require(c.nonfinitePatience() >= 1, "nonfinite_patience", "must be >= 1 (skipped steps in a row before the run stops)", c.nonfinitePatience());
         require(m.initFrom() == null || !m.initFrom().isBlank(), "model.init_from", "must be a weights file path, or null", "\"" + m.initFrom() + "\"");
     }
 }

@@ -1,10 +1,13 @@
 package dev.shakenet.train;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.ser.std.StdSerializer;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,11 +17,14 @@ import java.nio.file.StandardOpenOption;
 /** Appends one JSON object a line to metrics.jsonl, flushed as written so a crash loses no finished epoch. */
 final class MetricsLog implements AutoCloseable {
     static final String FILE = "metrics.jsonl";
-    private static final ObjectMapper LINE = ConfigLoader.JSON.copy().disable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper LINE = ConfigLoader.JSON.copy().disable(SerializationFeature.INDENT_OUTPUT)
+            .registerModule(new SimpleModule().addSerializer(Double.class, new FiniteOrNull()).addSerializer(double.class, new FiniteOrNull()));
+    private final Path file;
     private final Writer out;
 
     MetricsLog(Path runDir) throws IOException {
-        out = Files.newBufferedWriter(runDir.resolve(FILE), StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        file = runDir.resolve(FILE);
+        out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
 
     /**
@@ -43,7 +49,8 @@ final class MetricsLog implements AutoCloseable {
         AtomicFiles.writeString(file, kept.toString());
     }
 
-    void write(EpochMetrics metrics) {
+    /** Appends one line; a torn line from a failed write is dropped by the next resume ({@link #truncateAfter}). */
+    void write(EpochMetrics metrics) throws FileWriteException {
         try {
             out.write(LINE.writeValueAsString(metrics));
             out.write('\n');
@@ -51,7 +58,20 @@ final class MetricsLog implements AutoCloseable {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + FILE, e);
+            throw FileWriteException.of(file, e, 0, "the lines of the epochs before it are kept");
+        }
+    }
+
+    /** JSON has no NaN or infinity (Jackson would write the string "NaN"): such a value is written as null. */
+    private static final class FiniteOrNull extends StdSerializer<Double> {
+        FiniteOrNull() {
+            super(Double.class);
+        }
+
+        @Override
+        public void serialize(Double value, JsonGenerator out, SerializerProvider provider) throws IOException {
+            if (Double.isFinite(value)) out.writeNumber(value);
+            else out.writeNull();
         }
     }
 

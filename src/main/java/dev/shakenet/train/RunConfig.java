@@ -28,7 +28,9 @@ public record RunConfig(
         String output,
         int evalInterval,
         int logInterval,
-        Checkpointing checkpoint) {
+        Checkpointing checkpoint,
+        NonFinitePolicy nonfinite,
+        int nonfinitePatience) {
 
     /**
      * Shake-Shake-{depth} 2x{width}d, how its branches are combined, and optionally a weights file
@@ -72,6 +74,12 @@ public record RunConfig(
      */
     public enum CpuAllocator { CACHING, SYSTEM }
 
+    /**
+     * What a step whose loss or gradients hold an inf or NaN does: end the run (exit code 3), or
+     * skip that update as PyTorch's GradScaler does and stop after nonfinite_patience such steps in a row.
+     */
+    public enum NonFinitePolicy { STOP, SKIP }
+
     /** The paper's Shake-Shake-26 2x32d recipe on one device, 1800 epochs, on the CPU unless a GPU is there. */
     public static final RunConfig DEFAULTS = new RunConfig(
             "run",
@@ -93,5 +101,7 @@ public record RunConfig(
             null,
             1,
             50,
-            new Checkpointing(1, 2, true));
+            new Checkpointing(1, 2, true),
+            NonFinitePolicy.STOP,
+            10);
 }

@@ -5,6 +5,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Optional;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.core.LoggerContext;
 import org.apache.logging.log4j.core.appender.FileAppender;
@@ -26,7 +28,8 @@ public final class RunDirectory {
 
     /**
      * Creates the folder for {@code config} (its output, or runs/&lt;name&gt;-&lt;time&gt;); refuses a
-     * folder that already holds a run. The caller locks it ({@link RunLock}), then writes the config.
+     * folder that already holds a run or cannot be written. The caller locks it ({@link RunLock}),
+     * then writes the config.
      */
     public static Path create(RunConfig config) throws IOException {
         Path dir = config.output() != null ? Path.of(config.output())
@@ -35,8 +38,37 @@ public final class RunDirectory {
             throw new ConfigException("output: " + dir + " already holds a run (" + MetricsLog.FILE + "); choose another folder with "
                     + "--set output=<folder>, or leave output unset for a new runs/<name>-<time> folder");
         }
-        Files.createDirectories(dir);
+        checkWritable(dir, "choose another folder with --set output=<folder>, or make this one writable");
         return dir;
+    }
+
+    /**
+     * Refuses, before any training, a run folder where files cannot be made: creates it and its
+     * checkpoints folder, and a small file in each, then deletes the files. {@code advice} ends the message.
+     */
+    public static void checkWritable(Path dir, String advice) {
+        for (Path folder : List.of(dir, dir.resolve(Checkpoints.DIR))) {
+            try {
+                Files.createDirectories(folder);
+                Path probe = Files.createTempFile(folder, ".write-probe-", AtomicFiles.TMP_SUFFIX);
+                try {
+                    Files.write(probe, new byte[] {'o', 'k'});
+                } finally {
+                    Files.deleteIfExists(probe);
+                }
+            } catch (IOException e) {
+                String why = fileInTheWay(folder).map(f -> f + " is a file, not a folder").orElseGet(() -> FileWriteException.reason(e));
+                throw new ConfigException("output: cannot write in " + folder + ": " + why + "; " + advice);
+            }
+        }
+    }
+
+    /** The nearest part of {@code path} that exists as something other than a folder. */
+    private static Optional<Path> fileInTheWay(Path path) {
+        for (Path p = path.toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.exists(p)) return Files.isDirectory(p) ? Optional.empty() : Optional.of(p);
+        }
+        return Optional.empty();
     }
 
     /** (Re)writes the resolved config of a run, atomically. */

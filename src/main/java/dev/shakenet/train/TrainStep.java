@@ -9,39 +9,65 @@ import java.util.List;
 
 /**
  * One training update, as both the trainer and the benchmark run it: forward (ForwardPass),
- * float32 loss, backward (loss-scaled for fp16), SGD step. Tensors it returns belong to the
- * caller's TensorScope.
+ * float32 loss, backward (loss-scaled for fp16), the non-finite check, SGD step. Tensors it
+ * returns belong to the caller's TensorScope.
  */
-public final class TrainStep {
-    /** The batch's loss (a detached scalar) and logits (detached), on the device. */
-    public record Output(Tensor loss, Tensor logits) {}
+public final class TrainStep implements AutoCloseable {
+    /** The batch's loss (a detached scalar) and logits (detached), on the device, and whether the update was applied. */
+    public record Output(Tensor loss, Tensor logits, boolean applied) {}
 
     private final ShakeResNet model;
     private final Sgd sgd;
     private final List<Tensor> params;
     private final ForwardPass forward;
     private final LossScaler scaler;
+    private final NonFiniteGuard guard;
+    private final boolean ownsGuard;
 
+    /** With the config's nonfinite policy, its messages naming the update only (the benchmark's). */
     public TrainStep(TrainingModel training) {
+        this(training, new NonFiniteGuard(training.config().nonfinite(), training.config().nonfinitePatience(), training.device(),
+                List.copyOf(training.model().namedBuffers().values()), step -> "update " + (step + 1)), true);
+    }
+
+    /** With the trainer's guard, which outlives the step. */
+    TrainStep(TrainingModel training, NonFiniteGuard guard) {
+        this(training, guard, false);
+    }
+
+    private TrainStep(TrainingModel training, NonFiniteGuard guard, boolean ownsGuard) {
+        this.ownsGuard = ownsGuard;
         this.model = training.model();
         this.sgd = training.sgd();
         this.params = model.parameters();
         this.forward = training.forwardPass();
         this.scaler = training.lossScaler();
+        this.guard = guard;
     }
 
-    public Output run(ForwardPass.DeviceBatch batch, double lr) {
+    /** The update of global step {@code step} (0-based, counted over the run) at learning rate {@code lr}. */
+    public Output run(ForwardPass.DeviceBatch batch, double lr, long step) {
+        guard.beforeStep();
         Tensor logits = forward.forward(batch.images());
         Tensor loss = Functional.crossEntropy(logits, batch.labels()); // () float32
         model.zeroGrad();
+        boolean applied;
         if (scaler == null) {
             loss.backward();
-            sgd.step(lr);
+            applied = guard.admit(step, loss, params);
+            if (applied) sgd.step(lr);
         } else {
+            // float16: an overflowing gradient is the loss scaler's to skip (GradScaler's rule); the guard watches the loss.
             loss.mul(scaler.scale()).backward();
             boolean overflow = ParameterUpdates.unscaleGradients(params, 1 / scaler.scale());
-            if (scaler.update(overflow)) sgd.step(lr);
+            applied = guard.admit(step, loss, List.of()) && scaler.update(overflow);
+            if (applied) sgd.step(lr);
         }
-        return new Output(loss.detach(), logits.detach());
+        return new Output(loss.detach(), logits.detach(), applied);
+    }
+
+    @Override
+    public void close() {
+        if (ownsGuard) guard.close();
     }
 }

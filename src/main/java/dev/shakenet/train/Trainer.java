@@ -4,10 +4,7 @@ import dev.shakenet.data.Batches;
 import dev.shakenet.data.Cifar10;
 import dev.shakenet.nn.ShakeResNet;
 import dev.shakenet.optim.LrSchedule;
-import dev.shakenet.torch.DType;
 import dev.shakenet.torch.Device;
-import dev.shakenet.torch.Functional;
-import dev.shakenet.torch.Tensor;
 import dev.shakenet.torch.TensorFiles;
 import dev.shakenet.torch.TensorScope;
 import dev.shakenet.torch.Torch;
@@ -15,6 +12,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -25,6 +23,9 @@ import org.apache.logging.log4j.Logger;
  */
 public final class Trainer implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(Trainer.class);
+
+    /** Runs after every training step with its global update index; tests use it to ask for a stop at a chosen step. */
+    static volatile java.util.function.LongConsumer afterStep = update -> {};
 
     private final RunConfig config;
     private final Cifar10.Splits data;
@@ -39,7 +40,12 @@ public final class Trainer implements AutoCloseable {
     private final Checkpoints checkpoints;
     private final Progress progress;
     private final Path runDir;
+    private NonFiniteGuard guard; // set once, in the constructor
     private int startEpoch;
+    private boolean resumed;          // started from a checkpoint, not yet said so
+    private EpochTally resumedTally; // a mid-epoch checkpoint's figures, until its epoch runs
+    private long savedUpdate;        // updates done at the newest checkpoint
+    private Path lastCheckpoint;
     private Double bestAccuracy;
     private Integer bestEpoch;
 
@@ -61,17 +67,22 @@ public final class Trainer implements AutoCloseable {
             stepsPerEpoch = Batches.batchCount(data.train().count(), config.batchSize());
             schedule = Schedules.of(config, stepsPerEpoch);
             evaluator = new Evaluator(training.forwardPass(), config.evalBatchSize());
-            step = new TrainStep(training);
+            guard = new NonFiniteGuard(config.nonfinite(), config.nonfinitePatience(), device, List.copyOf(model.namedBuffers().values()),
+                    this::describeUpdate);
+            step = new TrainStep(training, guard);
             checkpoints = new Checkpoints(runDir, config.checkpoint().keepLast(), config.checkpoint().keepBest());
             progress = Progress.forConsole(config.epochs(), config.logInterval());
             if (resumeFrom != null) {
                 restore(resumeFrom);
+                lastCheckpoint = resumeFrom.file();
                 MetricsLog.truncateAfter(runDir, startEpoch);
             } else if (m.initFrom() != null) {
                 initFrom(Path.of(m.initFrom()));
             }
             metrics = new MetricsLog(runDir);
         } catch (IOException | RuntimeException e) {
+            if (resumedTally != null) resumedTally.close();
+            if (guard != null) guard.close();
             training.close(); // a checkpoint or weights file that does not fit: the model goes with the failed start
             throw e;
         }
@@ -89,63 +100,80 @@ public final class Trainer implements AutoCloseable {
     /** Runs the epochs not done yet up to epoch {@code last} (1-based, inclusive), as if the run stopped there. */
     public List<EpochMetrics> runUntil(int last) throws IOException {
         List<EpochMetrics> all = new ArrayList<>();
-        if (startEpoch > 0) LOG.info("resuming after epoch {} of {}", startEpoch, config.epochs());
+        if (resumed) {
+            resumed = false;
+            LOG.info("resuming after epoch {}{} of {}", startEpoch, resumedTally == null ? "" : ", batch " + resumedTally.batchesDone(), config.epochs());
+        }
         for (int epoch = startEpoch; epoch < Math.min(last, config.epochs()); epoch++) {
-            EpochMetrics line = runEpoch(epoch);
+            EpochMetrics line;
+            try (EpochTally tally = resumedTally != null ? resumedTally : EpochTally.start(epoch, device)) {
+                resumedTally = null;
+                line = runEpoch(tally);
+            }
             all.add(line);
             startEpoch = epoch + 1;
-            boolean isBest = line.testAccuracy() != null && (bestAccuracy == null || line.testAccuracy() > bestAccuracy);
+            boolean isBest = line.testAccuracy() != null && Double.isFinite(line.testAccuracy())
+                    && (bestAccuracy == null || line.testAccuracy() > bestAccuracy);
             if (isBest) {
                 bestAccuracy = line.testAccuracy();
                 bestEpoch = epoch + 1;
             }
             // The metrics line is written first: a crash between the two redoes the epoch on resume.
-            if (isBest || (epoch + 1) % config.checkpoint().interval() == 0 || epoch + 1 == config.epochs()) save(epoch + 1, isBest);
+            if (isBest || (epoch + 1) % config.checkpoint().interval() == 0 || epoch + 1 == config.epochs()) save(epoch + 1, null, isBest);
         }
         return all;
     }
 
-    private EpochMetrics runEpoch(int epoch) {
-        long start = System.nanoTime();
+    /**
+     * Trains the rest of the tally's epoch, evaluates, writes its metrics line. A stop request
+     * (SIGINT, SIGTERM) between two steps or during the evaluation writes a checkpoint of the
+     * steps done, then ends the run.
+     */
+    private EpochMetrics runEpoch(EpochTally tally) throws IOException {
+        int epoch = tally.epoch;
         model.train(true);
-        double lr = 0;
-        long images = 0;
+        Evaluator.Result test = null;
+        double trainSeconds;
         try (TensorScope epochScope = TensorScope.open();
-             Batches batches = Batches.training(data.train(), config.batchSize(), config.seed(), epoch, config.data().augment(), device.isCuda())) {
-            // Summed on the device and read only when reporting: no host synchronisation per step.
-            Tensor lossSum = Tensor.zeros(DType.FLOAT64, device);
-            Tensor correct = Tensor.zeros(DType.INT64, device);
-            while (batches.hasNext()) {
-                StopRequest.check(); // Ctrl-C / SIGTERM: leave between two steps, never inside libtorch
-                Batches.Batch batch = batches.next();
-                lr = schedule.lr((long) epoch * stepsPerEpoch + batch.index(), epoch);
-                try (TensorScope stepScope = TensorScope.open()) {
-                    ForwardPass.DeviceBatch onDevice = training.forwardPass().upload(batch); // (N,3,32,32), (N)
-                    TrainStep.Output out = step.run(onDevice, lr);                         // forward, loss, backward, SGD
-                    lossSum.addInPlace(out.loss().mul(batch.size()));
-                    correct.addInPlace(Functional.countCorrect(out.logits(), onDevice.labels()));
+             Batches batches = Batches.training(data.train(), config.batchSize(), config.seed(), epoch, config.data().augment(), device.isCuda(),
+                     tally.batchesDone())) {
+            try {
+                while (batches.hasNext()) {
+                    StopRequest.check(); // leave between two steps, never inside libtorch
+                    Batches.Batch batch = batches.next();
+                    long update = (long) epoch * stepsPerEpoch + batch.index();
+                    try (TensorScope stepScope = TensorScope.open()) {
+                        ForwardPass.DeviceBatch onDevice = training.forwardPass().upload(batch); // (N,3,32,32), (N)
+                        TrainStep.Output out = step.run(onDevice, schedule.lr(update, epoch), update); // forward, loss, backward, check, SGD
+                        tally.add(out, onDevice.labels(), batch.size());
+                    }
+                    afterStep.accept(update);
+                    if (progress.due(batch.index() + 1, batches.count())) {
+                        guard.verify(); // the report synchronises anyway
+                        progress.report(epoch, batch.index() + 1, batches.count(), tally.images(), tally.seconds(), tally.loss(), tally.accuracy(), 0);
+                    }
                 }
-                images += batch.size();
-                if (progress.due(batch.index() + 1, batches.count())) {
-                    progress.report(epoch, batch.index() + 1, batches.count(), images, (System.nanoTime() - start) / 1e9,
-                            lossSum.item() / images, correct.item() / images, 0);
-                }
+                progress.endEpoch();
+                guard.verify();
+                trainSeconds = tally.seconds();
+                if ((epoch + 1) % config.evalInterval() == 0 || epoch + 1 == config.epochs()) test = evaluator.evaluate(data.test());
+            } catch (StopRequest.Stopped stop) {
+                progress.endEpoch();
+                saveProgress(tally);
+                throw stop;
             }
-            progress.endEpoch();
-            double trainSeconds = (System.nanoTime() - start) / 1e9;
-            double trainLoss = lossSum.item() / images, trainAccuracy = correct.item() / images;
-            Evaluator.Result test = null;
-            if ((epoch + 1) % config.evalInterval() == 0 || epoch + 1 == config.epochs()) test = evaluator.evaluate(data.test());
-            EpochMetrics line = new EpochMetrics(epoch + 1, lr, trainLoss, trainAccuracy, test == null ? null : test.loss(),
-                    test == null ? null : test.accuracy(), images / trainSeconds, (System.nanoTime() - start) / 1e9);
-            metrics.write(line);
-            drawCurves();
-            LOG.info("epoch {}/{}  lr {}  train loss {} acc {}%  test {}  {} img/s  {} s", epoch + 1, config.epochs(),
-                    String.format("%.5f", lr), f4(trainLoss), f2(100 * trainAccuracy),
-                    test == null ? "-" : "loss " + f4(test.loss()) + " acc " + f2(100 * test.accuracy()) + "%",
-                    f1(line.imagesPerSecond()), f1(line.seconds()));
-            return line;
         }
+        double lr = schedule.lr((long) epoch * stepsPerEpoch + stepsPerEpoch - 1, epoch);
+        double trainLoss = tally.loss(), trainAccuracy = tally.accuracy();
+        EpochMetrics line = new EpochMetrics(epoch + 1, lr, trainLoss, trainAccuracy, test == null ? null : test.loss(),
+                test == null ? null : test.accuracy(), tally.images() / trainSeconds, tally.seconds(), tally.skipped());
+        metrics.write(line);
+        drawCurves();
+        LOG.info("epoch {}/{}  lr {}  train loss {} acc {}%  test {}  {} img/s  {} s{}", epoch + 1, config.epochs(),
+                String.format("%.5f", lr), f4(trainLoss), f2(100 * trainAccuracy),
+                test == null ? "-" : "loss " + f4(test.loss()) + " acc " + f2(100 * test.accuracy()) + "%",
+                f1(line.imagesPerSecond()), f1(line.seconds()), tally.skipped() == 0 ? "" : "  " + tally.skipped() + " updates skipped (inf/NaN)");
+        return line;
     }
 
     /** Redraws curves.png; a failure to draw is logged, never fatal to training. */
@@ -159,18 +187,43 @@ public final class Trainer implements AutoCloseable {
 
     // ---- checkpoints ------------------------------------------------------------------------
 
-    private void save(int epochsDone, boolean isBest) throws IOException {
-        try (Checkpoint checkpoint = Checkpoint.capture(training, epochsDone, (long) epochsDone * stepsPerEpoch, bestAccuracy, bestEpoch)) {
-            Path file = checkpoints.save(checkpoint, isBest);
-            LOG.info("checkpoint {}{}", file, isBest ? " (best so far)" : "");
+    /** A checkpoint after {@code epochsDone} epochs, and {@code tally}'s batches of the next one when non-null. */
+    private void save(int epochsDone, EpochTally tally, boolean isBest) throws IOException {
+        long update = (long) epochsDone * stepsPerEpoch + (tally == null ? 0 : tally.batchesDone());
+        try (Checkpoint checkpoint = Checkpoint.capture(training, epochsDone, update, bestAccuracy, bestEpoch,
+                tally == null ? null : tally.saved(guard.streak()), tally == null ? Map.of() : tally.tensors())) {
+            lastCheckpoint = checkpoints.save(checkpoint, isBest);
+            savedUpdate = update;
+            LOG.info("checkpoint {}{}", lastCheckpoint, isBest ? " (best so far)" : "");
         }
+    }
+
+    /** On a stop request: a checkpoint of the steps done since the newest one, unless there are none. */
+    private void saveProgress(EpochTally tally) throws IOException {
+        long update = (long) tally.epoch * stepsPerEpoch + tally.batchesDone();
+        if (update == savedUpdate) return;
+        guard.verify(); // stop: a step with inf or NaN since the last report ends the run here, without a checkpoint
+        if (tally.batchesDone() == 0) save(tally.epoch, null, false);
+        else save(tally.epoch, tally, false);
     }
 
     private void restore(Checkpoint checkpoint) {
         checkpoint.restore(training);
+        resumed = true;
         startEpoch = checkpoint.meta().epoch();
+        savedUpdate = checkpoint.meta().step();
         bestAccuracy = checkpoint.meta().bestTestAccuracy();
         bestEpoch = checkpoint.meta().bestEpoch();
+        EpochTally.Saved progress = checkpoint.meta().progress();
+        if (progress != null) {
+            resumedTally = EpochTally.resume(startEpoch, device, progress, checkpoint.tensors());
+            guard.restoreStreak(progress.skippedInARow());
+        }
+    }
+
+    /** The newest checkpoint this trainer wrote or resumed from (null before any). */
+    public Path lastCheckpoint() {
+        return lastCheckpoint;
     }
 
     /** Starts from a weights file (PyTorch format, the model's names) instead of the paper's initialization. */
@@ -184,6 +237,13 @@ public final class Trainer implements AutoCloseable {
             throw new CheckpointException("model.init_from: cannot read " + weights + ": " + e.getMessage());
         }
         LOG.info("initialized from {}", weights);
+    }
+
+    /** "epoch E, step S of N (update U), learning rate L" for global update index {@code update}, in messages. */
+    private String describeUpdate(long update) {
+        int epoch = (int) (update / stepsPerEpoch);
+        return "epoch " + (epoch + 1) + ", step " + (update % stepsPerEpoch + 1) + " of " + stepsPerEpoch + " (update " + (update + 1)
+                + " of the run), learning rate " + schedule.lr(update, epoch);
     }
 
     public ShakeResNet model() {
@@ -204,6 +264,8 @@ public final class Trainer implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        if (resumedTally != null) resumedTally.close();
+        guard.close();
         metrics.close();
         training.close();
     }

@@ -18,12 +18,22 @@ import org.apache.logging.log4j.Logger;
 public final class TrainingRun {
     private static final Logger LOG = LogManager.getLogger(TrainingRun.class);
 
-    /** How a run ended. */
+    /** How a run ended, and the exit code that says so. */
     public enum Outcome {
         /** Every epoch of the config is done. */
-        FINISHED,
-        /** Ctrl-C or SIGTERM stopped it at a step boundary; the newest checkpoint is where a resume continues. */
-        STOPPED
+        FINISHED(0),
+        /** A step held inf or NaN where the nonfinite policy does not allow it. */
+        NON_FINITE(NonFiniteException.EXIT_CODE),
+        /** Ctrl-C stopped it after a checkpoint of the step it had finished. */
+        STOPPED_BY_SIGINT(StopRequest.Reason.SIGINT.exitCode),
+        /** SIGTERM (or a JVM shutdown) stopped it after a checkpoint of the step it had finished. */
+        STOPPED_BY_SIGTERM(StopRequest.Reason.SIGTERM.exitCode);
+
+        public final int exitCode;
+
+        Outcome(int exitCode) {
+            this.exitCode = exitCode;
+        }
     }
 
     private TrainingRun() {}
@@ -45,12 +55,20 @@ public final class TrainingRun {
      */
     public static Outcome resume(Path runDir, Path configFile, List<String> overrides, List<String> command) throws IOException {
         if (!Files.isDirectory(runDir)) throw new ConfigException("--resume " + runDir + ": no such run folder");
+        RunDirectory.checkWritable(runDir, "free space or fix its permissions, or copy the run folder somewhere writable and resume that copy");
         try (RunLock lock = RunLock.acquire(runDir)) {
             List<String> resumeOverrides = new ArrayList<>(overrides);
             resumeOverrides.add("output=" + runDir);
             RunConfig config = ConfigLoader.load(configFile != null ? configFile : runDir.resolve(RunDirectory.CONFIG_FILE), resumeOverrides);
             ResolvedRun run = ResolvedRun.of(config);
-            try (Checkpoint checkpoint = Checkpoint.read(runDir)) {
+            Checkpoint newest = Checkpoint.readNewestIntact(runDir).orElse(null);
+            if (newest == null) {
+                // stopped (kill -9, a crash) before its first checkpoint: nothing to continue, so it starts over in its folder
+                LOG.warn("{} holds no checkpoint yet: the run starts from its beginning", runDir);
+                MetricsLog.truncateAfter(runDir, 0);
+                return train(run, DataSource.load(config.data()), runDir, null, List.of(), command);
+            }
+            try (Checkpoint checkpoint = newest) {
                 List<String> changes = checkResumable(checkpoint.config(), config);
                 Cifar10.Splits data = DataSource.load(config.data());
                 return train(run, data, runDir, checkpoint, changes, command);
@@ -73,16 +91,28 @@ public final class TrainingRun {
         RunConfig config = run.config();
         RunDirectory.writeConfig(runDir, config);
         Thread onStop = stopOnSignal(runDir);
-        try (RunDirectory.LogCopy log = RunDirectory.logTo(runDir); Trainer trainer = new Trainer(run, data, runDir, checkpoint)) {
-            LOG.info("run {} -> {}", config.name(), runDir.toAbsolutePath().normalize());
-            for (String change : changes) LOG.info("resume with a changed config: {}", change);
-            RunInfo.collect(run.device(), run.engine().name(), command, checkpoint == null ? 0 : checkpoint.meta().epoch()).appendTo(runDir);
-            trainer.run();
-            LOG.info("done: {}", runDir.resolve(MetricsLog.FILE));
-        } catch (StopRequest.Stopped e) {
-            LOG.info("stopped at a step boundary");
-            return Outcome.STOPPED;
+        Trainer trainer = null;
+        try (RunDirectory.LogCopy log = RunDirectory.logTo(runDir)) {
+            try (Trainer t = new Trainer(run, data, runDir, checkpoint)) {
+                trainer = t;
+                LOG.info("run {} -> {}", config.name(), runDir.toAbsolutePath().normalize());
+                for (String change : changes) LOG.info("resume with a changed config: {}", change);
+                RunInfo.collect(run.device(), run.engine().name(), command, checkpoint == null ? 0 : checkpoint.meta().epoch()).appendTo(runDir);
+                t.run();
+                LOG.info("done: {}", runDir.resolve(MetricsLog.FILE));
+            } catch (StopRequest.Stopped e) {
+                Path last = trainer == null ? null : trainer.lastCheckpoint();
+                LOG.info("stopped by {}{}. Continue with: shakenet train --resume {}", e.reason(),
+                        last == null ? " before the first checkpoint" : "; newest checkpoint " + last, runDir);
+                return e.reason() == StopRequest.Reason.SIGINT ? Outcome.STOPPED_BY_SIGINT : Outcome.STOPPED_BY_SIGTERM;
+            } catch (NonFiniteException e) {
+                LOG.error("{}", e.getMessage());
+                return Outcome.NON_FINITE;
+            } catch (FileWriteException e) {
+                throw e.withAdvice(afterFailedWrite(runDir));
+            }
         } finally {
+            StopRequest.disarm();
             StopRequest.done();
             try {
                 Runtime.getRuntime().removeShutdownHook(onStop);
@@ -93,13 +123,23 @@ public final class TrainingRun {
         return Outcome.FINISHED;
     }
 
-    /** Ctrl-C / SIGTERM: the hook lets the training thread leave libtorch at a step boundary before the JVM exits. */
+    /** What to do after a checkpoint or metrics line could not be written: the newest checkpoint is where a resume continues. */
+    private static String afterFailedWrite(Path runDir) throws IOException {
+        return Checkpoints.latest(runDir)
+                .map(f -> "the previous checkpoint " + f.getFileName() + " is intact; free space, then continue with: shakenet train --resume " + runDir)
+                .orElse("the run has no checkpoint yet; free space, then start it again in a new folder (--set output=<folder>)");
+    }
+
+    /**
+     * SIGINT and SIGTERM go to StopRequest; a JVM shutdown for another cause runs this hook, which
+     * lets the training thread write its checkpoint and leave libtorch before the JVM exits.
+     */
     private static Thread stopOnSignal(Path runDir) {
         StopRequest.arm();
         Thread onStop = new Thread(() -> {
             boolean clean = StopRequest.requestAndWait(120);
             System.err.println("\nshakenet: stopped" + (clean ? "" : " (training did not reach a step boundary in time)")
-                    + "; the newest checkpoint is kept. Continue with: shakenet train --resume " + runDir);
+                    + ". Continue with: shakenet train --resume " + runDir);
         });
         Runtime.getRuntime().addShutdownHook(onStop);
         return onStop;

@@ -84,6 +84,25 @@ class RunCommandsTest {
     }
 
     @Test
+    void aDivergingRunExitsWith3NamingTheStepAndLeavesNoCheckpointOrNaN() throws Exception {
+        CifarFiles.writeFolder(tmp.resolve("data"), 6);
+        Path config = Files.writeString(tmp.resolve("tiny.json"), """
+                {"name": "tiny", "model": {"depth": 8, "width": 4}, "batch_size": 10, "device": "cpu", "epochs": 3}""");
+        Path run = tmp.resolve("run");
+        assertEquals(3, Main.run(List.of("train", "--config", config.toString(), "--set", "optimizer.lr=1e6", "--set", "schedule.type=constant",
+                "--set", "data.path=" + tmp.resolve("data"), "--set", "output=" + run)));
+        String log = Files.readString(run.resolve("train.log"));
+        assertTrue(log.contains("hold inf or NaN at epoch 1, step") && log.contains("learning rate 1000000.0"), log);
+        assertFalse(Files.exists(run.resolve("checkpoints/epoch-0001.pt")) || Files.exists(run.resolve("checkpoints/best.pt")), log);
+        assertFalse(Files.exists(run.resolve("metrics.jsonl")) && Files.readString(run.resolve("metrics.jsonl")).contains("NaN"));
+        // skip: the updates are dropped until the patience runs out
+        Path skipped = tmp.resolve("skipped");
+        assertEquals(3, Main.run(List.of("train", "--config", config.toString(), "--set", "optimizer.lr=1e6", "--set", "schedule.type=constant",
+                "--set", "nonfinite=skip", "--set", "nonfinite_patience=2", "--set", "data.path=" + tmp.resolve("data"), "--set", "output=" + skipped)));
+        assertTrue(Files.readString(skipped.resolve("train.log")).contains("in 2 steps in a row (nonfinite_patience)"));
+    }
+
+    @Test
     void resumeRunsTheRemainingEpochsAndLogsTheChange() throws Exception {
         Path run = tinyRun(2);
         assertEquals(0, Main.run(List.of("train", "--resume", run.toString(), "--set", "epochs=3")));
@@ -107,6 +126,56 @@ class RunCommandsTest {
         assertEquals(2, Files.readAllLines(run.resolve("metrics.jsonl")).size());
     }
 
+    /** Runs Main with stderr captured; returns {exit code, stderr}. */
+    static Object[] captureErr(String... args) {
+        PrintStream saved = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(err, true));
+        try {
+            return new Object[] {Main.run(List.of(args)), err.toString().strip()};
+        } finally {
+            System.setErr(saved);
+        }
+    }
+
+    private Object[] trainInto(Path output) throws Exception {
+        CifarFiles.writeFolder(tmp.resolve("data"), 6);
+        Path config = Files.writeString(tmp.resolve("tiny.json"), """
+                {"name": "tiny", "model": {"depth": 8, "width": 4}, "batch_size": 10, "device": "cpu", "epochs": 1}""");
+        return captureErr("train", "--config", config.toString(), "--set", "data.path=" + tmp.resolve("data"), "--set", "output=" + output);
+    }
+
+    @Test
+    void anOutputFolderThatCannotBeMadeIsRefusedBeforeTraining() throws Exception {
+        Path file = Files.writeString(tmp.resolve("a-file"), "x");
+        Object[] result = trainInto(file.resolve("run"));
+        assertEquals(2, result[0], (String) result[1]);
+        assertEquals("shakenet: config: output: cannot write in " + file.resolve("run") + ": " + file + " is a file, not a folder; "
+                + "choose another folder with --set output=<folder>, or make this one writable", result[1]);
+        // A run folder whose checkpoints/ is a file: --resume is refused before loading anything.
+        Path run = Files.createDirectories(tmp.resolve("run"));
+        Files.writeString(run.resolve("checkpoints"), "x");
+        Object[] resumed = captureErr("train", "--resume", run.toString());
+        assertEquals(2, resumed[0], (String) resumed[1]);
+        assertTrue(((String) resumed[1]).startsWith("shakenet: config: output: cannot write in " + run.resolve("checkpoints") + ": "
+                + run.resolve("checkpoints") + " is a file, not a folder; "), (String) resumed[1]);
+    }
+
+    @Test
+    void aReadOnlyOutputFolderIsRefusedBeforeTraining() throws Exception {
+        Path locked = Files.createDirectories(tmp.resolve("locked"));
+        Files.setPosixFilePermissions(locked, java.nio.file.attribute.PosixFilePermissions.fromString("r-xr-xr-x"));
+        try {
+            org.junit.jupiter.api.Assumptions.assumeFalse(Files.isWritable(locked), "running as root: permissions do not stop writes, test skipped");
+            Object[] result = trainInto(locked);
+            assertEquals(2, result[0], (String) result[1]);
+            assertTrue(((String) result[1]).startsWith("shakenet: config: output: cannot write in " + locked + ": "), (String) result[1]);
+            assertFalse(Files.exists(locked.resolve("metrics.jsonl")));
+        } finally {
+            Files.setPosixFilePermissions(locked, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+    }
+
     @Test
     void aRunKilledWithSigkillResumesFromItsNewestCheckpoint() throws Exception {
         interruptAndResume("KILL");
@@ -115,6 +184,11 @@ class RunCommandsTest {
     @Test
     void aRunStoppedWithCtrlCResumesFromItsNewestCheckpoint() throws Exception {
         interruptAndResume("INT");
+    }
+
+    @Test
+    void aRunStoppedWithSigtermWritesACheckpointOfItsStepAndExits143() throws Exception {
+        interruptAndResume("TERM");
     }
 
     private void interruptAndResume(String signal) throws Exception {
@@ -129,14 +203,20 @@ class RunCommandsTest {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(tmp.resolve("out.txt").toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline && (!Files.exists(run.resolve("checkpoints/epoch-0005.pt")) && lines(run) < 6)) Thread.sleep(50);
-        // SIGKILL or SIGINT (Ctrl-C), mid-whatever it was doing
+        // SIGKILL, SIGINT (Ctrl-C) or SIGTERM, mid-whatever it was doing
         assertEquals(0, new ProcessBuilder("kill", "-" + signal, String.valueOf(p.pid())).start().waitFor());
+        if (signal.equals("TERM")) { // a second one, as an impatient scheduler sends, while the checkpoint may be being written
+            Thread.sleep(20);
+            new ProcessBuilder("kill", "-TERM", String.valueOf(p.pid())).start().waitFor();
+        }
         assertTrue(p.waitFor(20, TimeUnit.SECONDS));
-        if (signal.equals("INT")) {
+        if (!signal.equals("KILL")) {
             String out = Files.readString(tmp.resolve("out.txt"));
-            assertEquals(130, p.exitValue(), "Ctrl-C ends the JVM normally (128 + SIGINT): " + out);
-            assertTrue(out.contains("shakenet: stopped; the newest checkpoint is kept. Continue with: shakenet train --resume"), out);
-            assertFalse(out.contains("fatal error") || out.contains("hs_err"), "no JVM crash on Ctrl-C: " + out);
+            assertEquals(signal.equals("INT") ? 130 : 143, p.exitValue(), "128 + the signal's number, as shells expect: " + out);
+            assertTrue(out.contains("SIG" + signal + ": finishing the current step, then writing a checkpoint of it"), out);
+            assertTrue(out.contains("stopped by SIG" + signal + "; newest checkpoint " + run.resolve("checkpoints")), out);
+            assertTrue(out.contains("Continue with: shakenet train --resume " + run), out);
+            assertFalse(out.contains("fatal error") || out.contains("hs_err"), "no JVM crash on SIG" + signal + ": " + out);
         }
         int before = lines(run);
         assertTrue(before >= 3, "the run got going: " + Files.readString(tmp.resolve("out.txt")));

@@ -16,6 +16,7 @@ import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -108,6 +109,70 @@ class TensorFilesTest {
             var slice = segment.asSlice(0, t.numel() * t.dtype().byteSize());
             t.copyTo(slice);
             return slice.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        }
+    }
+
+    /** A small dict whose second tensor, on record archive/data/1, takes nearly all of the file. */
+    private Path savedFile() throws IOException {
+        Path file = tmp.resolve("weights.pt");
+        try (TensorScope scope = TensorScope.open()) {
+            Map<String, Tensor> in = new LinkedHashMap<>();
+            in.put("model.fc.bias", Tensor.randn(0, 1, DType.FLOAT32, Device.CPU, null, 4));
+            in.put(BIG, Tensor.randn(0, 1, DType.FLOAT32, Device.CPU, null, 64, 16, 3, 3));
+            in.put("model.fc.weight", Tensor.randn(0, 1, DType.FLOAT32, Device.CPU, null, 4, 4));
+            TensorFiles.save(file, in);
+            assertTrue(Files.size(file) <= TensorFiles.sizeOf(in), "sizeOf is an upper bound");
+        }
+        return file;
+    }
+
+    private static final String BIG = "model.stage2.0.branch1.conv1.weight";
+
+    @Test
+    void anIntactFilePassesVerify() throws IOException {
+        TensorFiles.verify(savedFile());
+        TensorFiles.verify(resource("pytorch_state_dict.pt"));
+    }
+
+    @Test
+    void flippedBytesInAStorageAreFoundByLoadAndVerify() throws IOException {
+        Path file = savedFile();
+        byte[] bytes = Files.readAllBytes(file);
+        for (int i = bytes.length / 2 - 32; i < bytes.length / 2 + 32; i++) bytes[i] ^= (byte) 0xff;
+        Files.write(file, bytes);
+        for (Executable read : List.<Executable>of(() -> TensorFiles.load(file), () -> TensorFiles.verify(file))) {
+            DamagedFileException e = assertThrows(DamagedFileException.class, read);
+            assertTrue(e.getMessage().startsWith(file + " is damaged: record archive/data/1 (" + BIG + ") fails its CRC-32 check (stored "),
+                    e.getMessage());
+            assertTrue(e.getMessage().matches(".*stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}\\)"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aTruncatedFileIsCalledDamaged() throws IOException {
+        Path file = savedFile();
+        byte[] bytes = Files.readAllBytes(file);
+        Files.write(file, java.util.Arrays.copyOf(bytes, bytes.length / 2));
+        for (Executable read : List.<Executable>of(() -> TensorFiles.load(file), () -> TensorFiles.verify(file))) {
+            DamagedFileException e = assertThrows(DamagedFileException.class, read);
+            assertTrue(e.getMessage().startsWith(file + " is damaged: ") && e.getMessage().contains("truncated"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aMissingStorageRecordIsNamed() throws IOException {
+        Path file = savedFile(), without = tmp.resolve("without.pt");
+        try (ZipFile in = new ZipFile(file.toFile()); ZipOutputStream out = new ZipOutputStream(Files.newOutputStream(without))) {
+            for (ZipEntry entry : java.util.Collections.list(in.entries())) {
+                if (entry.getName().equals("archive/data/1")) continue;
+                out.putNextEntry(new ZipEntry(entry));
+                out.write(in.getInputStream(entry).readAllBytes());
+                out.closeEntry();
+            }
+        }
+        for (Executable read : List.<Executable>of(() -> TensorFiles.load(without), () -> TensorFiles.verify(without))) {
+            DamagedFileException e = assertThrows(DamagedFileException.class, read);
+            assertEquals(without + " is damaged: record archive/data/1 (" + BIG + ") is missing", e.getMessage());
         }
     }
 

@@ -32,6 +32,7 @@ class CheckpointTest {
     @AfterEach
     void noCrash() {
         AtomicFiles.beforeRename = () -> {};
+        AtomicFiles.afterWriter = path -> {};
     }
 
     static final String TINY = """
@@ -169,6 +170,70 @@ class CheckpointTest {
         };
         assertThrows(IllegalStateException.class, () -> AtomicFiles.writeString(target, "new"));
         assertEquals("old", Files.readString(target));
+    }
+
+    @Test
+    void aCheckpointThatFailsItsCheckLeavesThePreviousFileAndNoTemporaryFile() throws IOException {
+        Path run = Files.createDirectories(tmp.resolve("run"));
+        try (Trainer t = new Trainer(ResolvedRun.of(config(TINY, "epochs=1")), data(), run)) {
+            t.run();
+        }
+        Path file = Checkpoints.fileFor(run, 1);
+        byte[] before = Files.readAllBytes(file);
+        AtomicFiles.afterWriter = path -> { // as a disk that returns other bytes than were written
+            byte[] bytes = Files.readAllBytes(path);
+            for (int i = bytes.length / 2 - 32; i < bytes.length / 2 + 32; i++) bytes[i] ^= (byte) 0xff;
+            Files.write(path, bytes);
+        };
+        try (Checkpoint checkpoint = Checkpoint.read(run)) {
+            FileWriteException e = assertThrows(FileWriteException.class, () -> checkpoint.write(file));
+            assertInstanceOf(dev.shakenet.torch.DamagedFileException.class, e.getCause());
+            assertTrue(e.getMessage().startsWith("cannot write " + file + ": ") && e.getMessage().contains("fails its CRC-32 check")
+                    && e.getMessage().endsWith("; the previous file is intact"), e.getMessage());
+        }
+        assertArrayEquals(before, Files.readAllBytes(file), "the previous checkpoint byte for byte");
+        assertEquals(List.of("epoch-0001.pt"), names(run.resolve(Checkpoints.DIR)).stream().filter(n -> !n.equals(Checkpoints.BEST)).toList());
+    }
+
+    @Test
+    void aFullDiskDuringTrainingSaysWhatToDoAndTheRunResumes() throws Exception {
+        dev.shakenet.data.CifarFiles.writeFolder(tmp.resolve("data"), 6);
+        Path config = Files.writeString(tmp.resolve("tiny.json"), """
+                {"name": "tiny", "model": {"depth": 8, "width": 4}, "batch_size": 10, "device": "cpu", "epochs": 2}""");
+        Path run = tmp.resolve("run");
+        AtomicFiles.afterWriter = path -> {
+            if (path.getFileName().toString().contains("epoch-0002")) {
+                Files.write(path, new byte[Math.toIntExact(Files.size(path) / 2)]);
+                throw new IOException("No space left on device");
+            }
+        };
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream saved = System.err;
+        System.setErr(new java.io.PrintStream(err, true));
+        int code;
+        try {
+            code = dev.shakenet.cli.MainAccess.run("train", "--config", config.toString(), "--set", "data.path=" + tmp.resolve("data"),
+                    "--set", "output=" + run);
+        } finally {
+            System.setErr(saved);
+        }
+        String message = err.toString().strip();
+        assertEquals(1, code, message);
+        assertTrue(message.startsWith("shakenet: cannot write " + Checkpoints.fileFor(run, 2) + ": No space left on device ("), message);
+        assertTrue(message.matches("(?s).*\\(\\d+\\.\\d MB free on its file system, about \\d+\\.\\d MB needed\\).*"), message);
+        assertTrue(message.endsWith("; the previous checkpoint epoch-0001.pt is intact; free space, then continue with: shakenet train --resume " + run),
+                message);
+        assertFalse(message.contains("java.io") || message.contains("\tat "), "no class names, no stack trace: " + message);
+        assertTrue(names(run.resolve(Checkpoints.DIR)).stream().noneMatch(n -> n.endsWith(".tmp")), "no temporary file");
+        AtomicFiles.afterWriter = path -> {};
+        assertEquals(0, dev.shakenet.cli.MainAccess.run("train", "--resume", run.toString()));
+        assertEquals(2, results(run).size());
+    }
+
+    private static List<String> names(Path dir) throws IOException {
+        try (var list = Files.list(dir)) {
+            return list.map(f -> f.getFileName().toString()).sorted().toList();
+        }
     }
 
     @Test

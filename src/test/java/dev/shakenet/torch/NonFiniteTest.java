@@ -1,0 +1,69 @@
+package dev.shakenet.torch;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** sn_nonfinite_record: which steps saw an inf or NaN, in values or gradients, counted on the device. */
+class NonFiniteTest {
+    @Test
+    void countsTheStepsWithAnInfOrNanAndKeepsTheFirst() {
+        try (TensorScope scope = TensorScope.open(); NonFinite record = new NonFinite(Device.CPU)) {
+            Tensor finite = Tensor.fromFloats(new float[] {1, -2, 3e38f, -0f}, 4);
+            Tensor inf = Tensor.fromFloats(new float[] {1, Float.NEGATIVE_INFINITY}, 2);
+            Tensor nan = Tensor.fromDoubles(new double[] {Double.NaN}, 1);
+            Tensor integers = Tensor.fromLongs(new long[] {Long.MAX_VALUE, -1}, 2);
+            record.record(4, List.of(finite, integers), List.of());
+            assertEquals(new NonFinite.Count(0, -1), record.read());
+            record.record(7, List.of(finite, inf), List.of());
+            assertEquals(new NonFinite.Count(1, 7), record.read());
+            record.record(9, List.of(nan), List.of());
+            record.record(10, List.of(finite), List.of());
+            assertEquals(new NonFinite.Count(2, 7), record.read(), "two bad steps, the first kept");
+            record.reset();
+            assertEquals(new NonFinite.Count(0, -1), record.read());
+        }
+    }
+
+    @Test
+    void looksAtGradientsWhereAsked() {
+        try (TensorScope scope = TensorScope.open(); NonFinite record = new NonFinite(Device.CPU)) {
+            Tensor x = Tensor.fromFloats(new float[] {1, 2, 3}, 3).requiresGrad(true);
+            Tensor untouched = Tensor.fromFloats(new float[] {Float.NaN}, 1).requiresGrad(true); // no gradient: not looked at
+            x.mul(Tensor.fromFloats(new float[] {1, Float.NaN, 1}, 3)).sum().backward(); // d/dx = (1, NaN, 1)
+            record.record(0, List.of(x), List.of(untouched));
+            assertEquals(0, record.read().steps(), "x's values are finite and `untouched` has no gradient");
+            record.record(1, List.of(), List.of(x));
+            assertEquals(new NonFinite.Count(1, 1), record.read(), "x's gradient holds a NaN");
+        }
+    }
+
+    @Test
+    void namesTheTensorsThatHoldOne() {
+        try (TensorScope scope = TensorScope.open()) {
+            Map<String, Tensor> named = new LinkedHashMap<>();
+            named.put("a", Tensor.fromFloats(new float[] {1, 2}, 2));
+            named.put("b", Tensor.fromFloats(new float[] {Float.POSITIVE_INFINITY}, 1));
+            named.put("c", Tensor.fromBytes(new byte[] {1, 2}, 2));
+            named.put("d", Tensor.fromDoubles(new double[] {0, Double.NaN}, 2));
+            assertEquals(List.of("b", "d"), NonFinite.namesOfNonFinite(named));
+            named.remove("b");
+            named.remove("d");
+            assertEquals(List.of(), NonFinite.namesOfNonFinite(named));
+        }
+    }
+
+    @Test
+    void aRecordOfTheWrongShapeIsRefusedByName() {
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor three = Tensor.fromLongs(new long[] {0, 0, 0}, 3);
+            TorchException e = assertThrows(TorchException.class, () -> Native.check(
+                    dev.shakenet.torch.ffi.shakenet_h.sn_nonfinite_record(java.lang.foreign.MemorySegment.NULL, java.lang.foreign.MemorySegment.NULL, 0, 0,
+                            three.handle())));
+            assertTrue(e.getMessage().contains("record must be a contiguous int64 tensor of 2 elements"), e.getMessage());
+        }
+    }
+}
