@@ -8,6 +8,7 @@ import dev.shakenet.optim.Sgd;
 import dev.shakenet.torch.CpuMemory;
 import dev.shakenet.torch.Device;
 import dev.shakenet.torch.Functional;
+import dev.shakenet.torch.NonFinite;
 import dev.shakenet.torch.Tensor;
 import dev.shakenet.torch.TensorScope;
 import dev.shakenet.torch.Torch;
@@ -136,8 +137,10 @@ public final class Benchmark {
     private static Map<String, Object> modelOnly(RunConfig config, ImageSet train, ForwardPass forward, ShakeResNet model, Sgd sgd,
                                                  Device device, int steps, int warmup) {
         int batchSize = config.batchSize();
-        double[] total = new double[steps], forwardAndLoss = new double[steps], backward = new double[steps], optimizer = new double[steps];
-        try (TensorScope scope = TensorScope.open()) {
+        double[] total = new double[steps], forwardAndLoss = new double[steps], backward = new double[steps], check = new double[steps],
+                optimizer = new double[steps];
+        List<Tensor> buffers = List.copyOf(model.namedBuffers().values()), params = model.parameters();
+        try (TensorScope scope = TensorScope.open(); NonFinite record = new NonFinite(device)) {
             ForwardPass.DeviceBatch onDevice = firstBatch(config, train, forward);
             for (int i = 0; i < warmup + steps; i++) {
                 try (TensorScope stepScope = TensorScope.open()) {
@@ -149,14 +152,20 @@ public final class Benchmark {
                     loss.backward();
                     Torch.synchronize(device);
                     long t2 = System.nanoTime();
-                    sgd.step(config.optimizer().lr());
+                    List<Tensor> values = new ArrayList<>(buffers); // the training step's inf/NaN check (NonFiniteGuard)
+                    values.add(loss);
+                    record.record(i, values, params);
                     Torch.synchronize(device);
                     long t3 = System.nanoTime();
+                    sgd.step(config.optimizer().lr());
+                    Torch.synchronize(device);
+                    long t4 = System.nanoTime();
                     if (i >= warmup) {
                         forwardAndLoss[i - warmup] = (t1 - t0) / 1e9;
                         backward[i - warmup] = (t2 - t1) / 1e9;
-                        optimizer[i - warmup] = (t3 - t2) / 1e9;
-                        total[i - warmup] = (t3 - t0) / 1e9;
+                        check[i - warmup] = (t3 - t2) / 1e9;
+                        optimizer[i - warmup] = (t4 - t3) / 1e9;
+                        total[i - warmup] = (t4 - t0) / 1e9;
                     }
                 }
             }
@@ -165,6 +174,7 @@ public final class Benchmark {
         Map<String, Object> phases = new LinkedHashMap<>();
         phases.put("forward_and_loss", Stats.of(forwardAndLoss));
         phases.put("backward", Stats.of(backward));
+        phases.put("nonfinite_check", Stats.of(check));
         phases.put("optimizer", Stats.of(optimizer));
         out.put("phase_seconds", phases);
         return out;

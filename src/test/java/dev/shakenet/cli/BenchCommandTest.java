@@ -38,7 +38,7 @@ class BenchCommandTest {
                 for (JsonNode t : each) slowest = Math.max(slowest, t.asDouble());
                 assertEquals(r.get(part).get("step_seconds").get("max").asDouble(), slowest, 1e-5, part + ": the slowest step is the max");
             }
-            for (String phase : List.of("forward_and_loss", "backward", "optimizer")) {
+            for (String phase : List.of("forward_and_loss", "backward", "nonfinite_check", "optimizer")) {
                 assertTrue(r.get("model_step").get("phase_seconds").get(phase).get("median").asDouble() > 0, phase);
             }
             assertTrue(r.get("peak_rss_bytes").asLong() > 0);

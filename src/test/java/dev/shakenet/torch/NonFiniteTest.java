@@ -28,6 +28,24 @@ class NonFiniteTest {
         }
     }
 
+    /** Tensors of 16,384 elements and more take another path on the CPU (their extremes, without a copy). */
+    @Test
+    void findsASingleBadValueInALargeTensor() {
+        try (TensorScope scope = TensorScope.open(); NonFinite record = new NonFinite(Device.CPU)) {
+            float[] values = new float[100_000];
+            for (int i = 0; i < values.length; i++) values[i] = (float) Math.sin(i) * 1e30f;
+            record.record(0, List.of(Tensor.fromFloats(values, 100, 1000)), List.of());
+            assertEquals(0, record.read().steps(), "large but finite");
+            for (float bad : new float[] {Float.NaN, Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY}) {
+                float[] copy = values.clone();
+                copy[77_777] = bad;
+                record.reset();
+                record.record(3, List.of(Tensor.fromFloats(copy, 100, 1000).asStrided(new long[] {1000, 100}, new long[] {1, 1000}, 0)), List.of());
+                assertEquals(new NonFinite.Count(1, 3), record.read(), "one " + bad + " in 100,000 values, a transposed view");
+            }
+        }
+    }
+
     @Test
     void looksAtGradientsWhereAsked() {
         try (TensorScope scope = TensorScope.open(); NonFinite record = new NonFinite(Device.CPU)) {
