@@ -23,11 +23,17 @@ final class NonFiniteGuard implements AutoCloseable {
     private final List<Tensor> restorable;      // skip: the same, put back after a skipped step
     private final List<Tensor> savedStatistics; // skip: their values before the step
     private final LongFunction<String> describeStep;
+    private final String fixes;
     private long recorded;
     private int streak;
 
-    /** {@code describeStep}: "epoch E, step S of N, learning rate L" for a global update index, for the messages. */
-    NonFiniteGuard(RunConfig.NonFinitePolicy policy, int patience, Device device, List<Tensor> statistics, LongFunction<String> describeStep) {
+    /**
+     * {@code describeStep}: "epoch E, step S of N, learning rate L" for a global update index;
+     * {@code fixes}: what the messages suggest.
+     */
+    NonFiniteGuard(RunConfig.NonFinitePolicy policy, int patience, Device device, List<Tensor> statistics, LongFunction<String> describeStep,
+                   String fixes) {
+        this.fixes = fixes;
         this.policy = policy;
         this.patience = patience;
         this.record = new NonFinite(device);
@@ -63,7 +69,7 @@ final class NonFiniteGuard implements AutoCloseable {
         for (int i = 0; i < restorable.size(); i++) restorable.get(i).copyFrom(savedStatistics.get(i));
         if (++streak >= patience) {
             throw new NonFiniteException("the loss, gradients or batch norm statistics held inf or NaN in " + streak + " steps in a row (nonfinite_patience), the last at "
-                    + describeStep.apply(step) + ": the run stopped; its checkpoints hold only finite values. " + FIXES + ".");
+                    + describeStep.apply(step) + ": the run stopped; its checkpoints hold only finite values. " + fixes + ".");
         }
         return false;
     }
@@ -74,7 +80,7 @@ final class NonFiniteGuard implements AutoCloseable {
         NonFinite.Count count = record.read();
         if (count.any()) {
             throw new NonFiniteException("the loss, gradients or batch norm statistics hold inf or NaN at " + describeStep.apply(count.firstStep())
-                    + ": the run stopped (nonfinite: stop) and wrote no checkpoint after that step. " + FIXES + ", or nonfinite: skip to drop such steps");
+                    + ": the run stopped (nonfinite: stop) and wrote no checkpoint after that step. " + fixes + ", or nonfinite: skip to drop such steps");
         }
     }
 
@@ -87,7 +93,6 @@ final class NonFiniteGuard implements AutoCloseable {
         this.streak = streak;
     }
 
-    private static final String FIXES = "Likely fixes: a lower optimizer.lr, a warm-up (schedule.warmup_epochs), precision fp32";
 
     @Override
     public void close() {

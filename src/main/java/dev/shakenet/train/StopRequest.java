@@ -82,7 +82,7 @@ public final class StopRequest {
             System.err.println("\nshakenet: " + reason + ": finishing the current step, then writing a checkpoint of it"
                     + " (a second signal does not interrupt that)");
         } else {
-            System.err.println("shakenet: " + reason + " again: the checkpoint is still being written");
+            System.err.println("shakenet: " + reason + " again: already stopping (the step and its checkpoint are being finished)");
         }
     }
 

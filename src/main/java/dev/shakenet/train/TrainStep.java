@@ -27,7 +27,7 @@ public final class TrainStep implements AutoCloseable {
     /** With the config's nonfinite policy, its messages naming the update only (the benchmark's). */
     public TrainStep(TrainingModel training) {
         this(training, new NonFiniteGuard(training.config().nonfinite(), training.config().nonfinitePatience(), training.device(),
-                List.copyOf(training.model().namedBuffers().values()), step -> "update " + (step + 1)), true);
+                List.copyOf(training.model().namedBuffers().values()), step -> "update " + (step + 1), "Likely fixes: a lower optimizer.lr, a warm-up (schedule.warmup_epochs)"), true);
     }
 
     /** With the trainer's guard, which outlives the step. */

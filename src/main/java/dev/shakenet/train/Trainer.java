@@ -68,7 +68,8 @@ public final class Trainer implements AutoCloseable {
             schedule = Schedules.of(config, stepsPerEpoch);
             evaluator = new Evaluator(training.forwardPass(), config.evalBatchSize());
             guard = new NonFiniteGuard(config.nonfinite(), config.nonfinitePatience(), device, List.copyOf(model.namedBuffers().values()),
-                    this::describeUpdate);
+                    this::describeUpdate, "Likely fixes: a lower optimizer.lr, a warm-up (schedule.warmup_epochs)"
+                            + (config.precision() == Precision.FP32 ? "" : ", precision fp32"));
             step = new TrainStep(training, guard);
             checkpoints = new Checkpoints(runDir, config.checkpoint().keepLast(), config.checkpoint().keepBest());
             progress = Progress.forConsole(config.epochs(), config.logInterval());
@@ -102,7 +103,8 @@ public final class Trainer implements AutoCloseable {
         List<EpochMetrics> all = new ArrayList<>();
         if (resumed) {
             resumed = false;
-            LOG.info("resuming after epoch {}{} of {}", startEpoch, resumedTally == null ? "" : ", batch " + resumedTally.batchesDone(), config.epochs());
+            if (resumedTally == null) LOG.info("resuming after epoch {} of {}", startEpoch, config.epochs());
+            else LOG.info("resuming in epoch {} of {}, after its batch {}", startEpoch + 1, config.epochs(), resumedTally.batchesDone());
         }
         for (int epoch = startEpoch; epoch < Math.min(last, config.epochs()); epoch++) {
             EpochMetrics line;
@@ -243,7 +245,8 @@ public final class Trainer implements AutoCloseable {
     private String describeUpdate(long update) {
         int epoch = (int) (update / stepsPerEpoch);
         return "epoch " + (epoch + 1) + ", step " + (update % stepsPerEpoch + 1) + " of " + stepsPerEpoch + " (update " + (update + 1)
-                + " of the run), learning rate " + schedule.lr(update, epoch);
+                + " of the run), learning rate " + new java.math.BigDecimal(schedule.lr(update, epoch)).round(new java.math.MathContext(6))
+                .stripTrailingZeros().toPlainString();
     }
 
     public ShakeResNet model() {
