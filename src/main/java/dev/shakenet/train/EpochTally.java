@@ -51,7 +51,14 @@ final class EpochTally implements AutoCloseable {
     static EpochTally resume(int epoch, Device device, Saved saved, Map<String, Tensor> tensors) {
         Tensor loss = tensors.get(LOSS_SUM), right = tensors.get(CORRECT);
         if (loss == null || right == null) throw new CheckpointException("the mid-epoch checkpoint lacks " + LOSS_SUM + " or " + CORRECT);
-        return new EpochTally(epoch, loss.to(device).copy(), right.to(device).copy(), saved);
+        return new EpochTally(epoch, onDevice(loss, device), onDevice(right, device), saved);
+    }
+
+    /** A copy of {@code t} on {@code device} that this tally owns. */
+    private static Tensor onDevice(Tensor t, Device device) {
+        try (Tensor moved = t.to(device)) {
+            return moved.copy().unscoped();
+        }
     }
 
     /** Counts one trained batch; a skipped update's batch counts as seen but not in the loss and accuracy. */
