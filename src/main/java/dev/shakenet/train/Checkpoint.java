@@ -14,10 +14,15 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 /**
  * One checkpoint file: a flat {name: tensor} dict in PyTorch's format (so torch.load opens it)
@@ -35,7 +40,7 @@ import java.util.Map;
  * The data order needs no state: it is a pure function of (seed, epoch, batch).
  */
 public final class Checkpoint implements AutoCloseable {
-    private static final org.apache.logging.log4j.Logger LOG = org.apache.logging.log4j.LogManager.getLogger(Checkpoint.class);
+    private static final Logger LOG = LogManager.getLogger(Checkpoint.class);
     public static final String MODEL = "model.";
     public static final String MOMENTUM = "optimizer.momentum.";
     public static final String MOMENTUM_READY = "optimizer.momentum_ready";
@@ -194,20 +199,20 @@ public final class Checkpoint implements AutoCloseable {
      * one is renamed to &lt;name&gt;.damaged (kept for inspection, out of the run's way) with a
      * warning naming both; empty when the folder holds none.
      */
-    static java.util.Optional<Checkpoint> readNewestIntact(Path runDir) throws IOException {
+    static Optional<Checkpoint> readNewestIntact(Path runDir) throws IOException {
         List<Path> files = new ArrayList<>(Checkpoints.epochFiles(runDir));
-        java.util.Collections.reverse(files);
+        Collections.reverse(files);
         List<DamagedCheckpointException> damaged = new ArrayList<>();
         for (Path file : files) {
             try {
                 Checkpoint intact = read(file);
                 for (DamagedCheckpointException d : damaged) {
                     Path aside = d.file().resolveSibling(d.file().getFileName() + DAMAGED_SUFFIX);
-                    java.nio.file.Files.move(d.file(), aside, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    Files.move(d.file(), aside, StandardCopyOption.REPLACE_EXISTING);
                     LOG.warn("{}; resuming from the previous intact checkpoint {} instead; the damaged file is kept as {}", d.getMessage(),
                             file.getFileName(), aside.getFileName());
                 }
-                return java.util.Optional.of(intact);
+                return Optional.of(intact);
             } catch (DamagedCheckpointException e) {
                 damaged.add(e);
             }
@@ -216,7 +221,7 @@ public final class Checkpoint implements AutoCloseable {
             throw new CheckpointException("every checkpoint of " + runDir + " is damaged (" + damaged.getFirst().getMessage()
                     + "); nothing was renamed or deleted. Start the run again in a new folder");
         }
-        return java.util.Optional.empty();
+        return Optional.empty();
     }
 
     /** Appended to a damaged checkpoint's name when a resume falls back to an older one. */

@@ -44,7 +44,7 @@ public final class TrainingRun {
         ResolvedRun run = ResolvedRun.of(config); // a device that is not here fails before any work
         Cifar10.Splits data = DataSource.load(config.data());
         Path runDir = RunDirectory.create(config);
-        try (RunLock lock = RunLock.acquire(runDir)) {
+        try (RunLock lock = RunLock.acquire(runDir); RunDirectory.LogCopy log = RunDirectory.logTo(runDir)) {
             return train(run, data, runDir, null, List.of(), command);
         }
     }
@@ -56,7 +56,8 @@ public final class TrainingRun {
     public static Outcome resume(Path runDir, Path configFile, List<String> overrides, List<String> command) throws IOException {
         if (!Files.isDirectory(runDir)) throw new ConfigException("--resume " + runDir + ": no such run folder");
         RunDirectory.checkWritable(runDir, "free space or fix its permissions, or copy the run folder somewhere writable and resume that copy");
-        try (RunLock lock = RunLock.acquire(runDir)) {
+        // the log copy first, so that train.log keeps the warnings about damaged or missing checkpoints too
+        try (RunLock lock = RunLock.acquire(runDir); RunDirectory.LogCopy log = RunDirectory.logTo(runDir)) {
             List<String> resumeOverrides = new ArrayList<>(overrides);
             resumeOverrides.add("output=" + runDir);
             RunConfig config = ConfigLoader.load(configFile != null ? configFile : runDir.resolve(RunDirectory.CONFIG_FILE), resumeOverrides);
@@ -66,10 +67,9 @@ public final class TrainingRun {
                 // stopped (kill -9, a crash) before its first checkpoint: nothing to continue, so it starts over in its folder
                 LOG.warn("{} holds no checkpoint yet: the run starts from its beginning", runDir);
                 MetricsLog.truncateAfter(runDir, 0);
-                return train(run, DataSource.load(config.data()), runDir, null, List.of(), command);
             }
             try (Checkpoint checkpoint = newest) {
-                List<String> changes = checkResumable(checkpoint.config(), config);
+                List<String> changes = checkpoint == null ? List.of() : checkResumable(checkpoint.config(), config);
                 Cifar10.Splits data = DataSource.load(config.data());
                 return train(run, data, runDir, checkpoint, changes, command);
             }
@@ -85,32 +85,30 @@ public final class TrainingRun {
         return ConfigLoader.differences(saved, now);
     }
 
-    /** Trains in the locked {@code runDir}, from {@code checkpoint} when non-null. */
+    /** Trains in the locked {@code runDir} (its log copied to train.log by the caller), from {@code checkpoint} when non-null. */
     private static Outcome train(ResolvedRun run, Cifar10.Splits data, Path runDir, Checkpoint checkpoint, List<String> changes,
                                  List<String> command) throws IOException {
         RunConfig config = run.config();
         RunDirectory.writeConfig(runDir, config);
         Thread onStop = stopOnSignal(runDir);
         Trainer trainer = null;
-        try (RunDirectory.LogCopy log = RunDirectory.logTo(runDir)) {
-            try (Trainer t = new Trainer(run, data, runDir, checkpoint)) {
-                trainer = t;
-                LOG.info("run {} -> {}", config.name(), runDir.toAbsolutePath().normalize());
-                for (String change : changes) LOG.info("resume with a changed config: {}", change);
-                RunInfo.collect(run.device(), run.engine().name(), command, checkpoint == null ? 0 : checkpoint.meta().epoch()).appendTo(runDir);
-                t.run();
-                LOG.info("done: {}", runDir.resolve(MetricsLog.FILE));
-            } catch (StopRequest.Stopped e) {
-                Path last = trainer == null ? null : trainer.lastCheckpoint();
-                LOG.info("stopped by {}{}. Continue with: shakenet train --resume {}", e.reason(),
-                        last == null ? " before the first checkpoint" : "; newest checkpoint " + last, runDir);
-                return e.reason() == StopRequest.Reason.SIGINT ? Outcome.STOPPED_BY_SIGINT : Outcome.STOPPED_BY_SIGTERM;
-            } catch (NonFiniteException e) {
-                LOG.error("{}", e.getMessage());
-                return Outcome.NON_FINITE;
-            } catch (FileWriteException e) {
-                throw e.withAdvice(afterFailedWrite(runDir));
-            }
+        try (Trainer t = new Trainer(run, data, runDir, checkpoint)) {
+            trainer = t;
+            LOG.info("run {} -> {}", config.name(), runDir.toAbsolutePath().normalize());
+            for (String change : changes) LOG.info("resume with a changed config: {}", change);
+            RunInfo.collect(run.device(), run.engine().name(), command, checkpoint == null ? 0 : checkpoint.meta().epoch()).appendTo(runDir);
+            t.run();
+            LOG.info("done: {}", runDir.resolve(MetricsLog.FILE));
+        } catch (StopRequest.Stopped e) {
+            Path last = trainer == null ? null : trainer.lastCheckpoint();
+            LOG.info("stopped by {}{}. Continue with: shakenet train --resume {}", e.reason(),
+                    last == null ? " before the first checkpoint" : "; newest checkpoint " + last, runDir);
+            return e.reason() == StopRequest.Reason.SIGINT ? Outcome.STOPPED_BY_SIGINT : Outcome.STOPPED_BY_SIGTERM;
+        } catch (NonFiniteException e) {
+            LOG.error("{}", e.getMessage());
+            return Outcome.NON_FINITE;
+        } catch (FileWriteException e) {
+            throw e.withAdvice(afterFailedWrite(runDir));
         } finally {
             StopRequest.disarm();
             StopRequest.done();

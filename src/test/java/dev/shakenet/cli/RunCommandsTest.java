@@ -103,6 +103,32 @@ class RunCommandsTest {
     }
 
     @Test
+    void resumingAFolderKilledBeforeItsFirstCheckpointStartsTheRunOver() throws Exception {
+        Path run = tinyRun(2);
+        List<String> whole = Files.readAllLines(run.resolve("metrics.jsonl"));
+        try (var files = Files.list(run.resolve("checkpoints"))) {
+            for (Path f : files.toList()) Files.delete(f);
+        }
+        Files.writeString(run.resolve("metrics.jsonl"), whole.getFirst() + "\n"); // a line whose checkpoint never got written
+        assertEquals(0, Main.run(List.of("train", "--resume", run.toString())));
+        assertTrue(Files.readString(run.resolve("train.log")).contains("holds no checkpoint yet: the run starts from its beginning"));
+        assertEquals(withoutTimings(whole), withoutTimings(Files.readAllLines(run.resolve("metrics.jsonl"))),
+                "the same two epochs again, the stale line gone");
+    }
+
+    /** Metrics lines without their timing fields. */
+    private static List<String> withoutTimings(List<String> lines) throws Exception {
+        List<String> out = new ArrayList<>();
+        for (String line : lines) {
+            com.fasterxml.jackson.databind.node.ObjectNode node = (com.fasterxml.jackson.databind.node.ObjectNode) ConfigLoader.JSON.readTree(line);
+            node.remove("images_per_second");
+            node.remove("seconds");
+            out.add(node.toString());
+        }
+        return out;
+    }
+
+    @Test
     void resumeRunsTheRemainingEpochsAndLogsTheChange() throws Exception {
         Path run = tinyRun(2);
         assertEquals(0, Main.run(List.of("train", "--resume", run.toString(), "--set", "epochs=3")));
