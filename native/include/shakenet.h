@@ -23,10 +23,12 @@ extern "C" {
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library whose
  * sn_abi_version differs from the SN_ABI_VERSION its bindings were generated from. */
-#define SN_ABI_VERSION 15
+#define SN_ABI_VERSION 16
 
 typedef struct sn_tensor sn_tensor;
 typedef struct sn_generator sn_generator;
+typedef struct sn_store sn_store;
+typedef struct sn_process_group sn_process_group;
 
 /* Status codes. */
 enum sn_status {
@@ -190,6 +192,48 @@ int32_t sn_unscale_grads(sn_tensor *const *params, int32_t count, double inv_sca
  * read by the caller when it chooses. */
 int32_t sn_nonfinite_record(sn_tensor *const *tensors, const int32_t *of_grad, int32_t count, int64_t step,
                             sn_tensor *record);
+
+/* ---- distributed (c10d) -------------------------------------------------------------------- */
+
+/* Collective backends. */
+enum sn_backend {
+    SN_BACKEND_GLOO = 0, /* CPU and CUDA tensors */
+    SN_BACKEND_NCCL = 1  /* CUDA tensors; CUDA builds of libtorch with NCCL only */
+};
+
+/* The backends this library was built with: bit (1 << backend) set for each. */
+int32_t sn_distributed_backends(int32_t *out);
+/* A TCPStore at host:port, hosted by this process when is_server (port 0: a free port, see
+ * sn_store_port) or reached as a client, which retries until timeout_seconds have passed. Every
+ * later wait on the store is bounded by the same timeout. */
+int32_t sn_store_tcp(const char *host, int32_t port, int32_t is_server, double timeout_seconds, sn_store **out);
+/* A FileStore on a path every rank sees (a shared file system), for world_size ranks. */
+int32_t sn_store_file(const char *path, int32_t world_size, double timeout_seconds, sn_store **out);
+/* The port a TCP store listens on or connects to. */
+int32_t sn_store_port(const sn_store *store, int32_t *out);
+int32_t sn_store_free(sn_store *store);
+/* Joins the process group of world_size ranks that meets in `store` under `prefix` (optional:
+ * NULL or "" means none) as rank `rank`. Before the backend's own rendezvous, every rank checks
+ * through the store that the others agree on the world size and that no rank is claimed twice;
+ * a rank that does not arrive within timeout_seconds is named in the error. gloo_host (optional)
+ * is the address Gloo binds to (NULL: the interface GLOO_SOCKET_IFNAME names, else the
+ * hostname's). Every collective of the group fails, instead of waiting longer, after
+ * timeout_seconds. */
+int32_t sn_process_group_new(sn_store *store, const char *prefix, int32_t backend, int32_t rank,
+                             int32_t world_size, double timeout_seconds, const char *gloo_host,
+                             sn_process_group **out);
+/* Sums the tensors (or their .grad() when of_grad is non-zero; undefined gradients are skipped)
+ * across ranks in place, divided by the world size when average is non-zero. Tensors are packed
+ * by dtype and device, in order, into flat buckets of at most bucket_bytes (a larger tensor
+ * travels alone); every rank must pass the same list. */
+int32_t sn_allreduce(sn_process_group *group, sn_tensor *const *tensors, int32_t count, int32_t of_grad,
+                     int32_t average, int64_t bucket_bytes);
+/* Copies rank root's tensors into every other rank's, in place, in buckets as sn_allreduce. */
+int32_t sn_broadcast(sn_process_group *group, sn_tensor *const *tensors, int32_t count, int32_t root,
+                     int64_t bucket_bytes);
+/* Returns when every rank has called it. */
+int32_t sn_barrier(sn_process_group *group);
+int32_t sn_process_group_free(sn_process_group *group);
 
 /* ---- autograd ------------------------------------------------------------------------------ */
 

@@ -23,10 +23,10 @@ public class shakenet_h extends shakenet_h$shared {
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
-    private static final int SN_ABI_VERSION = (int)15L;
+    private static final int SN_ABI_VERSION = (int)16L;
     /**
      * {@snippet lang=c :
-     * #define SN_ABI_VERSION 15
+     * #define SN_ABI_VERSION 16
      * }
      */
     public static int SN_ABI_VERSION() {
@@ -3226,6 +3226,648 @@ public class shakenet_h extends shakenet_h$shared {
                 traceDowncall("sn_nonfinite_record", tensors, of_grad, count, step, record_);
             }
             return (int)mh$.invokeExact(tensors, of_grad, count, step, record_);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final int SN_BACKEND_GLOO = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum sn_backend.SN_BACKEND_GLOO = 0
+     * }
+     */
+    public static int SN_BACKEND_GLOO() {
+        return SN_BACKEND_GLOO;
+    }
+    private static final int SN_BACKEND_NCCL = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum sn_backend.SN_BACKEND_NCCL = 1
+     * }
+     */
+    public static int SN_BACKEND_NCCL() {
+        return SN_BACKEND_NCCL;
+    }
+
+    private static class sn_distributed_backends {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_distributed_backends");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_distributed_backends(int32_t *out)
+     * }
+     */
+    public static FunctionDescriptor sn_distributed_backends$descriptor() {
+        return sn_distributed_backends.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_distributed_backends(int32_t *out)
+     * }
+     */
+    public static MethodHandle sn_distributed_backends$handle() {
+        return sn_distributed_backends.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_distributed_backends(int32_t *out)
+     * }
+     */
+    public static MemorySegment sn_distributed_backends$address() {
+        return sn_distributed_backends.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_distributed_backends(int32_t *out)
+     * }
+     */
+    public static int sn_distributed_backends(MemorySegment out) {
+        var mh$ = sn_distributed_backends.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_distributed_backends", out);
+            }
+            return (int)mh$.invokeExact(out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_store_tcp {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_INT,
+            shakenet_h.C_INT,
+            shakenet_h.C_DOUBLE,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_store_tcp");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_store_tcp(const char *host, int32_t port, int32_t is_server, double timeout_seconds, sn_store **out)
+     * }
+     */
+    public static FunctionDescriptor sn_store_tcp$descriptor() {
+        return sn_store_tcp.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_store_tcp(const char *host, int32_t port, int32_t is_server, double timeout_seconds, sn_store **out)
+     * }
+     */
+    public static MethodHandle sn_store_tcp$handle() {
+        return sn_store_tcp.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_store_tcp(const char *host, int32_t port, int32_t is_server, double timeout_seconds, sn_store **out)
+     * }
+     */
+    public static MemorySegment sn_store_tcp$address() {
+        return sn_store_tcp.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_store_tcp(const char *host, int32_t port, int32_t is_server, double timeout_seconds, sn_store **out)
+     * }
+     */
+    public static int sn_store_tcp(MemorySegment host, int port, int is_server, double timeout_seconds, MemorySegment out) {
+        var mh$ = sn_store_tcp.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_store_tcp", host, port, is_server, timeout_seconds, out);
+            }
+            return (int)mh$.invokeExact(host, port, is_server, timeout_seconds, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_store_file {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_INT,
+            shakenet_h.C_DOUBLE,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_store_file");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_store_file(const char *path, int32_t world_size, double timeout_seconds, sn_store **out)
+     * }
+     */
+    public static FunctionDescriptor sn_store_file$descriptor() {
+        return sn_store_file.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_store_file(const char *path, int32_t world_size, double timeout_seconds, sn_store **out)
+     * }
+     */
+    public static MethodHandle sn_store_file$handle() {
+        return sn_store_file.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_store_file(const char *path, int32_t world_size, double timeout_seconds, sn_store **out)
+     * }
+     */
+    public static MemorySegment sn_store_file$address() {
+        return sn_store_file.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_store_file(const char *path, int32_t world_size, double timeout_seconds, sn_store **out)
+     * }
+     */
+    public static int sn_store_file(MemorySegment path, int world_size, double timeout_seconds, MemorySegment out) {
+        var mh$ = sn_store_file.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_store_file", path, world_size, timeout_seconds, out);
+            }
+            return (int)mh$.invokeExact(path, world_size, timeout_seconds, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_store_port {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_store_port");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_store_port(const sn_store *store, int32_t *out)
+     * }
+     */
+    public static FunctionDescriptor sn_store_port$descriptor() {
+        return sn_store_port.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_store_port(const sn_store *store, int32_t *out)
+     * }
+     */
+    public static MethodHandle sn_store_port$handle() {
+        return sn_store_port.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_store_port(const sn_store *store, int32_t *out)
+     * }
+     */
+    public static MemorySegment sn_store_port$address() {
+        return sn_store_port.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_store_port(const sn_store *store, int32_t *out)
+     * }
+     */
+    public static int sn_store_port(MemorySegment store, MemorySegment out) {
+        var mh$ = sn_store_port.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_store_port", store, out);
+            }
+            return (int)mh$.invokeExact(store, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_store_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_store_free");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_store_free(sn_store *store)
+     * }
+     */
+    public static FunctionDescriptor sn_store_free$descriptor() {
+        return sn_store_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_store_free(sn_store *store)
+     * }
+     */
+    public static MethodHandle sn_store_free$handle() {
+        return sn_store_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_store_free(sn_store *store)
+     * }
+     */
+    public static MemorySegment sn_store_free$address() {
+        return sn_store_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_store_free(sn_store *store)
+     * }
+     */
+    public static int sn_store_free(MemorySegment store) {
+        var mh$ = sn_store_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_store_free", store);
+            }
+            return (int)mh$.invokeExact(store);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_process_group_new {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_INT,
+            shakenet_h.C_INT,
+            shakenet_h.C_INT,
+            shakenet_h.C_DOUBLE,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_process_group_new");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_process_group_new(sn_store *store, const char *prefix, int32_t backend, int32_t rank, int32_t world_size, double timeout_seconds, const char *gloo_host, sn_process_group **out)
+     * }
+     */
+    public static FunctionDescriptor sn_process_group_new$descriptor() {
+        return sn_process_group_new.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_process_group_new(sn_store *store, const char *prefix, int32_t backend, int32_t rank, int32_t world_size, double timeout_seconds, const char *gloo_host, sn_process_group **out)
+     * }
+     */
+    public static MethodHandle sn_process_group_new$handle() {
+        return sn_process_group_new.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_process_group_new(sn_store *store, const char *prefix, int32_t backend, int32_t rank, int32_t world_size, double timeout_seconds, const char *gloo_host, sn_process_group **out)
+     * }
+     */
+    public static MemorySegment sn_process_group_new$address() {
+        return sn_process_group_new.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_process_group_new(sn_store *store, const char *prefix, int32_t backend, int32_t rank, int32_t world_size, double timeout_seconds, const char *gloo_host, sn_process_group **out)
+     * }
+     */
+    public static int sn_process_group_new(MemorySegment store, MemorySegment prefix, int backend, int rank, int world_size, double timeout_seconds, MemorySegment gloo_host, MemorySegment out) {
+        var mh$ = sn_process_group_new.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_process_group_new", store, prefix, backend, rank, world_size, timeout_seconds, gloo_host, out);
+            }
+            return (int)mh$.invokeExact(store, prefix, backend, rank, world_size, timeout_seconds, gloo_host, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_allreduce {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_INT,
+            shakenet_h.C_INT,
+            shakenet_h.C_INT,
+            shakenet_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_allreduce");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_allreduce(sn_process_group *group, sn_tensor *const *tensors, int32_t count, int32_t of_grad, int32_t average, int64_t bucket_bytes)
+     * }
+     */
+    public static FunctionDescriptor sn_allreduce$descriptor() {
+        return sn_allreduce.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_allreduce(sn_process_group *group, sn_tensor *const *tensors, int32_t count, int32_t of_grad, int32_t average, int64_t bucket_bytes)
+     * }
+     */
+    public static MethodHandle sn_allreduce$handle() {
+        return sn_allreduce.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_allreduce(sn_process_group *group, sn_tensor *const *tensors, int32_t count, int32_t of_grad, int32_t average, int64_t bucket_bytes)
+     * }
+     */
+    public static MemorySegment sn_allreduce$address() {
+        return sn_allreduce.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_allreduce(sn_process_group *group, sn_tensor *const *tensors, int32_t count, int32_t of_grad, int32_t average, int64_t bucket_bytes)
+     * }
+     */
+    public static int sn_allreduce(MemorySegment group, MemorySegment tensors, int count, int of_grad, int average, long bucket_bytes) {
+        var mh$ = sn_allreduce.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_allreduce", group, tensors, count, of_grad, average, bucket_bytes);
+            }
+            return (int)mh$.invokeExact(group, tensors, count, of_grad, average, bucket_bytes);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_broadcast {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_INT,
+            shakenet_h.C_INT,
+            shakenet_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_broadcast");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_broadcast(sn_process_group *group, sn_tensor *const *tensors, int32_t count, int32_t root, int64_t bucket_bytes)
+     * }
+     */
+    public static FunctionDescriptor sn_broadcast$descriptor() {
+        return sn_broadcast.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_broadcast(sn_process_group *group, sn_tensor *const *tensors, int32_t count, int32_t root, int64_t bucket_bytes)
+     * }
+     */
+    public static MethodHandle sn_broadcast$handle() {
+        return sn_broadcast.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_broadcast(sn_process_group *group, sn_tensor *const *tensors, int32_t count, int32_t root, int64_t bucket_bytes)
+     * }
+     */
+    public static MemorySegment sn_broadcast$address() {
+        return sn_broadcast.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_broadcast(sn_process_group *group, sn_tensor *const *tensors, int32_t count, int32_t root, int64_t bucket_bytes)
+     * }
+     */
+    public static int sn_broadcast(MemorySegment group, MemorySegment tensors, int count, int root, long bucket_bytes) {
+        var mh$ = sn_broadcast.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_broadcast", group, tensors, count, root, bucket_bytes);
+            }
+            return (int)mh$.invokeExact(group, tensors, count, root, bucket_bytes);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_barrier {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_barrier");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_barrier(sn_process_group *group)
+     * }
+     */
+    public static FunctionDescriptor sn_barrier$descriptor() {
+        return sn_barrier.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_barrier(sn_process_group *group)
+     * }
+     */
+    public static MethodHandle sn_barrier$handle() {
+        return sn_barrier.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_barrier(sn_process_group *group)
+     * }
+     */
+    public static MemorySegment sn_barrier$address() {
+        return sn_barrier.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_barrier(sn_process_group *group)
+     * }
+     */
+    public static int sn_barrier(MemorySegment group) {
+        var mh$ = sn_barrier.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_barrier", group);
+            }
+            return (int)mh$.invokeExact(group);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_process_group_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_process_group_free");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_process_group_free(sn_process_group *group)
+     * }
+     */
+    public static FunctionDescriptor sn_process_group_free$descriptor() {
+        return sn_process_group_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_process_group_free(sn_process_group *group)
+     * }
+     */
+    public static MethodHandle sn_process_group_free$handle() {
+        return sn_process_group_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_process_group_free(sn_process_group *group)
+     * }
+     */
+    public static MemorySegment sn_process_group_free$address() {
+        return sn_process_group_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_process_group_free(sn_process_group *group)
+     * }
+     */
+    public static int sn_process_group_free(MemorySegment group) {
+        var mh$ = sn_process_group_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_process_group_free", group);
+            }
+            return (int)mh$.invokeExact(group);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
