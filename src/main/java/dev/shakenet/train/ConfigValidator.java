@@ -69,6 +69,11 @@ final class ConfigValidator {
         require(c.checkpoint().interval() >= 1, "checkpoint.interval", "must be >= 1 (epochs between checkpoints)", c.checkpoint().interval());
         require(c.checkpoint().keepLast() >= 1, "checkpoint.keep_last", "must be >= 1 (the newest checkpoint is what a resume needs)", c.checkpoint().keepLast());
         require(c.nonfinitePatience() >= 1, "nonfinite_patience", "must be >= 1 (skipped steps in a row before the run stops)", c.nonfinitePatience());
+        RunConfig.Distributed dist = c.distributed();
+        require(dist.timeoutSeconds() > 0, "distributed.timeout_seconds", "must be > 0 (how long a collective may wait for the other ranks)", dist.timeoutSeconds());
+        require(dist.bucketMb() > 0, "distributed.bucket_mb", "must be > 0 (the size of the buckets gradients are averaged in)", dist.bucketMb());
+        require(dist.masterAddr() == null || !dist.masterAddr().isBlank(), "distributed.master_addr", "must be a host name or address, or null", "\"" + dist.masterAddr() + "\"");
+        require(dist.masterPort() >= 1 && dist.masterPort() <= 65535, "distributed.master_port", "must be a TCP port, 1..65535", dist.masterPort());
         require(m.initFrom() == null || !m.initFrom().isBlank(), "model.init_from", "must be a weights file path, or null", "\"" + m.initFrom() + "\"");
     }
 }

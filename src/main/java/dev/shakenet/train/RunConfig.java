@@ -30,7 +30,8 @@ public record RunConfig(
         int logInterval,
         Checkpointing checkpoint,
         NonFinitePolicy nonfinite,
-        int nonfinitePatience) {
+        int nonfinitePatience,
+        Distributed distributed) {
 
     /**
      * Shake-Shake-{depth} 2x{width}d, how its branches are combined, and optionally a weights file
@@ -80,6 +81,18 @@ public record RunConfig(
      */
     public enum NonFinitePolicy { STOP, SKIP }
 
+    /**
+     * Data-parallel training, when the environment makes this process one rank of several
+     * (torchrun's or Slurm's variables, or {@code train --nproc-per-node}): the collective
+     * backend, how long any collective or rendezvous may wait for the other ranks, the size of
+     * the flat buckets gradients are averaged in, and where rank 0's store listens when the
+     * environment does not say (MASTER_ADDR / MASTER_PORT win).
+     */
+    public record Distributed(Backend backend, double timeoutSeconds, double bucketMb, String masterAddr, int masterPort) {}
+
+    /** auto: NCCL for CUDA devices where this build has it, else Gloo. */
+    public enum Backend { AUTO, GLOO, NCCL }
+
     /** The paper's Shake-Shake-26 2x32d recipe on one device, 1800 epochs, on the CPU unless a GPU is there. */
     public static final RunConfig DEFAULTS = new RunConfig(
             "run",
@@ -103,5 +116,6 @@ public record RunConfig(
             50,
             new Checkpointing(1, 2, true),
             NonFinitePolicy.STOP,
-            10);
+            10,
+            new Distributed(Backend.AUTO, 300, 25, null, 29500));
 }
