@@ -225,7 +225,8 @@ int32_t sn_process_group_new(sn_store *store, const char *prefix, int32_t backen
 /* Sums the tensors (or their .grad() when of_grad is non-zero; undefined gradients are skipped)
  * across ranks in place, divided by the world size when average is non-zero. Tensors are packed
  * by dtype and device, in order, into flat buckets of at most bucket_bytes (a larger tensor
- * travels alone); every rank must pass the same list. */
+ * travels alone; Gloo's bfloat16 buckets travel as float32); every rank must pass the same list.
+ * Bool and complex tensors are refused. */
 int32_t sn_allreduce(sn_process_group *group, sn_tensor *const *tensors, int32_t count, int32_t of_grad,
                      int32_t average, int64_t bucket_bytes);
 /* Copies rank root's tensors into every other rank's, in place, in buckets as sn_allreduce. */

@@ -30,6 +30,7 @@ struct sn_process_group {
   c10::intrusive_ptr<c10d::ProcessGroup> group;
   c10::intrusive_ptr<c10d::Store> store;  // kept alive as long as the group
   int32_t world_size = 1;
+  bool gloo = true;
 };
 
 namespace {
@@ -120,15 +121,17 @@ c10::intrusive_ptr<c10d::ProcessGroup> nccl_group(const c10::intrusive_ptr<c10d:
 #endif
 }
 
-// A flat bucket of consecutive tensors of one dtype and device.
+// A flat bucket of consecutive tensors of one dtype and device; `widen`: sent as float32 (Gloo
+// has no bfloat16 reduction).
 struct Bucket {
   std::vector<at::Tensor> tensors;
   int64_t bytes = 0;
+  bool widen = false;
 };
 
 // The tensors (or their gradients), grouped by dtype and device in order, cut into buckets of at
 // most bucket_bytes each.
-std::vector<Bucket> buckets(sn_tensor* const* handles, int32_t count, bool of_grad, int64_t bucket_bytes) {
+std::vector<Bucket> buckets(sn_tensor* const* handles, int32_t count, bool of_grad, int64_t bucket_bytes, bool gloo) {
   if (count < 0) throw sn::InvalidArgument("count is negative");
   if (count > 0) sn::out_arg(handles, "tensors");
   if (bucket_bytes <= 0) throw sn::InvalidArgument("bucket_bytes must be positive");
@@ -139,6 +142,10 @@ std::vector<Bucket> buckets(sn_tensor* const* handles, int32_t count, bool of_gr
     const at::Tensor& t = sn::ref(handles[i], name.c_str());
     at::Tensor value = of_grad ? t.grad() : t;
     if (!value.defined() || value.numel() == 0) continue;
+    if (value.scalar_type() == at::kBool || value.is_complex()) {
+      throw sn::InvalidArgument(name + " is " + std::string(c10::toString(value.scalar_type())) +
+                                ": collectives take floating-point and integer tensors");
+    }
     std::string key = std::string(c10::toString(value.scalar_type())) + "@" + value.device().str();
     Bucket* bucket = nullptr;
     for (auto& entry : open) {
@@ -147,6 +154,7 @@ std::vector<Bucket> buckets(sn_tensor* const* handles, int32_t count, bool of_gr
     if (bucket == nullptr) {
       open.emplace_back(key, Bucket{});
       bucket = &open.back().second;
+      bucket->widen = gloo && value.scalar_type() == at::kBFloat16;
     }
     int64_t bytes = value.numel() * static_cast<int64_t>(value.element_size());
     if (!bucket->tensors.empty() && bucket->bytes + bytes > bucket_bytes) {
@@ -164,6 +172,11 @@ std::vector<Bucket> buckets(sn_tensor* const* handles, int32_t count, bool of_gr
 
 // One contiguous tensor holding the bucket (the tensor itself when it is alone and contiguous).
 at::Tensor flatten(const Bucket& bucket) {
+  if (bucket.widen) {
+    std::vector<at::Tensor> flat;
+    for (const auto& t : bucket.tensors) flat.push_back(t.reshape({-1}).to(at::kFloat));
+    return at::cat(flat);
+  }
   if (bucket.tensors.size() == 1 && bucket.tensors[0].is_contiguous()) return bucket.tensors[0].view({-1});
   std::vector<at::Tensor> flat;
   flat.reserve(bucket.tensors.size());
@@ -173,7 +186,7 @@ at::Tensor flatten(const Bucket& bucket) {
 
 // Copies a flat bucket back into its tensors (nothing to do when it is a view of the only one).
 void unflatten(const at::Tensor& flat, const Bucket& bucket) {
-  if (bucket.tensors.size() == 1 && bucket.tensors[0].is_contiguous()) return;
+  if (!bucket.widen && bucket.tensors.size() == 1 && bucket.tensors[0].is_contiguous()) return;
   int64_t offset = 0;
   for (auto t : bucket.tensors) {
     int64_t n = t.numel();
@@ -274,7 +287,7 @@ int32_t sn_process_group_new(sn_store* store, const char* prefix, int32_t backen
     check_membership(*scoped, rank, world_size, timeout_seconds);
     auto group = backend == SN_BACKEND_GLOO ? gloo_group(scoped, rank, world_size, timeout, gloo_host)
                                             : nccl_group(scoped, rank, world_size, timeout);
-    *out = new sn_process_group{group, scoped, world_size};
+    *out = new sn_process_group{group, scoped, world_size, backend == SN_BACKEND_GLOO};
   });
 }
 
@@ -283,7 +296,7 @@ int32_t sn_allreduce(sn_process_group* group, sn_tensor* const* tensors, int32_t
   SN_GUARD({
     sn_process_group& g = group_ref(group);
     c10::NoGradGuard no_grad;
-    std::vector<Bucket> all = buckets(tensors, count, of_grad != 0, bucket_bytes);
+    std::vector<Bucket> all = buckets(tensors, count, of_grad != 0, bucket_bytes, g.gloo);
     // Every bucket is handed to the backend before the first is waited for, so packing the
     // next bucket overlaps the transfer of the previous one.
     std::vector<at::Tensor> flats;
@@ -306,7 +319,7 @@ int32_t sn_broadcast(sn_process_group* group, sn_tensor* const* tensors, int32_t
     sn_process_group& g = group_ref(group);
     if (root < 0 || root >= g.world_size) throw sn::InvalidArgument("root " + std::to_string(root) + " is not a rank");
     c10::NoGradGuard no_grad;
-    std::vector<Bucket> all = buckets(tensors, count, false, bucket_bytes);
+    std::vector<Bucket> all = buckets(tensors, count, false, bucket_bytes, g.gloo);
     std::vector<at::Tensor> flats;
     std::vector<c10::intrusive_ptr<c10d::Work>> works;
     c10d::BroadcastOptions options;

@@ -55,11 +55,43 @@ public final class Batches implements Iterator<Batches.Batch>, AutoCloseable {
 
     /** As above, from batch {@code first} on (a run resumed mid-epoch): the same batches an uninterrupted pass gives there. */
     public static Batches training(ImageSet set, int batchSize, long seed, int epoch, boolean augment, boolean background, int first) {
-        int[] order = shuffled(set.count(), new SplittableRandom(mix(seed, epoch, -1)));
+        return training(set, batchSize, seed, epoch, augment, background, first, 0, 1);
+    }
+
+    /**
+     * Rank {@code rank}'s share of the epoch in a data-parallel run of {@code world} processes:
+     * the epoch's shuffled order (the same on every rank), padded by repeating its start to a
+     * multiple of {@code world} and dealt out interleaved (rank r takes positions r, r+world, ...),
+     * as PyTorch's DistributedSampler with drop_last=False; crops and flips drawn from streams of
+     * (seed, rank, epoch, batch). Rank 0 of a world of one is the single-process pass.
+     */
+    public static Batches training(ImageSet set, int batchSize, long seed, int epoch, boolean augment, boolean background, int first,
+                                   int rank, int world) {
+        int[] order = share(shuffled(set.count(), new SplittableRandom(mix(seed, epoch, -1))), rank, world);
         int batches = batchCount(order.length, batchSize);
+        long rankSeed = seedForRank(seed, rank);
         SplittableRandom[] randoms = new SplittableRandom[batches];
-        for (int b = 0; b < batches; b++) randoms[b] = augment ? new SplittableRandom(mix(seed, epoch, b)) : null;
+        for (int b = 0; b < batches; b++) randoms[b] = augment ? new SplittableRandom(mix(rankSeed, epoch, b)) : null;
         return new Batches(set, order, batchSize, randoms, "shakenet-train-batches", background, first);
+    }
+
+    /** Images in each rank's share of a pass over {@code images} images by {@code world} ranks (the padded count over world). */
+    public static int shareSize(int images, int world) {
+        return (images + world - 1) / world;
+    }
+
+    /** The seed of rank {@code rank}'s random streams: the run's seed for rank 0, a well-spread one for every other rank. */
+    public static long seedForRank(long seed, int rank) {
+        return rank == 0 ? seed : mix(seed, -1 - rank, -3);
+    }
+
+    static int[] share(int[] order, int rank, int world) {
+        if (world < 1 || rank < 0 || rank >= world) throw new IllegalArgumentException("rank " + rank + " of a world of " + world);
+        if (world == 1) return order;
+        int per = shareSize(order.length, world);
+        int[] mine = new int[per];
+        for (int k = 0; k < per; k++) mine[k] = order[(rank + k * world) % order.length];
+        return mine;
     }
 
     /** The batches of {@code set} in stored order, normalized only. */

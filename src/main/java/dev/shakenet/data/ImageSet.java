@@ -18,6 +18,14 @@ public record ImageSet(byte[] pixels, byte[] labels, int count) {
         return labels[index];
     }
 
+    /** Images {@code from} (inclusive) to {@code to} (exclusive). */
+    public ImageSet slice(int from, int to) {
+        if (from < 0 || to > count || from > to) throw new IllegalArgumentException("slice " + from + ".." + to + " of " + count + " images");
+        if (from == 0 && to == count) return this;
+        return new ImageSet(java.util.Arrays.copyOfRange(pixels, from * IMAGE_BYTES, to * IMAGE_BYTES), java.util.Arrays.copyOfRange(labels, from, to),
+                to - from);
+    }
+
     /** The first {@code n} images (all when n is 0 or at least count). */
     public ImageSet first(int n) {
         if (n <= 0 || n >= count) return this;

@@ -20,7 +20,7 @@ public final class Torch {
 
     /** What the loaded library can use; see {@link #runtimeInfo()}. */
     public record RuntimeInfo(String libraryPath, String torchVersion, int threads, boolean mkldnn, boolean cudnn,
-                              List<String> cudaDevices) {
+                              List<String> cudaDevices, List<String> distributedBackends) {
         /** A human-readable report, one fact a line. */
         public String report() {
             StringBuilder s = new StringBuilder();
@@ -31,6 +31,8 @@ public final class Torch {
             s.append("CUDA devices: ").append(cudaDevices.size()).append('\n');
             for (int i = 0; i < cudaDevices.size(); i++) s.append("  cuda:").append(i).append("  ").append(cudaDevices.get(i)).append('\n');
             s.append("cuDNN:       ").append(cudnn ? "yes" : "no").append('\n');
+            s.append("distributed: ").append(distributedBackends.isEmpty() ? "none (built without Gloo's headers: libgloo-dev)"
+                    : String.join(", ", distributedBackends)).append('\n');
             return s.toString();
         }
     }
@@ -39,7 +41,8 @@ public final class Torch {
         List<String> devices = new ArrayList<>();
         int count = cudaDeviceCount();
         for (int i = 0; i < count; i++) devices.add(cudaDeviceName(i));
-        return new RuntimeInfo(NativeLibrary.path().toString(), version(), numThreads(), hasMkldnn(), hasCudnn(), List.copyOf(devices));
+        return new RuntimeInfo(NativeLibrary.path().toString(), version(), numThreads(), hasMkldnn(), hasCudnn(), List.copyOf(devices),
+                ProcessGroup.backends().stream().map(ProcessGroup.Backend::lower).toList());
     }
 
     public static String version() {

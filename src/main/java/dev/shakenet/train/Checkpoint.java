@@ -34,7 +34,8 @@ import org.apache.logging.log4j.Logger;
  * rng.shake                    state of the shake-coefficient generator
  * rng.torch.cpu                state of libtorch's default CPU generator
  * amp.loss_scale               float16 loss scaling {scale, clean steps} (fp16 runs only)
- * progress.loss_sum, .correct  the epoch's running sums (mid-epoch checkpoints only)
+ * rng.shake.ranks             every rank's shake generator state, row r from rank r (data-parallel runs only)
+ * progress.loss_sum, .correct  the epoch's running sums (mid-epoch checkpoints only; over all ranks)
  * meta.json                    uint8 UTF-8 JSON: {@link Meta}
  * </pre>
  * The data order needs no state: it is a pure function of (seed, epoch, batch).
@@ -46,6 +47,7 @@ public final class Checkpoint implements AutoCloseable {
     public static final String MOMENTUM_READY = "optimizer.momentum_ready";
     public static final String RNG_SHAKE = "rng.shake";
     public static final String RNG_TORCH_CPU = "rng.torch.cpu";
+    public static final String RNG_SHAKE_RANKS = "rng.shake.ranks";
     public static final String META = "meta.json";
     public static final String LOSS_SCALE = "amp.loss_scale";
     public static final int FORMAT = 1;
@@ -53,10 +55,17 @@ public final class Checkpoint implements AutoCloseable {
     /**
      * The non-tensor part: epochs completed, updates done, the best test accuracy so far and its
      * epoch, the resolved config, the versions that wrote it, and for a checkpoint written in the
-     * middle of an epoch (a stop request) that epoch's figures so far (null at an epoch's end).
+     * middle of an epoch (a stop request) that epoch's figures so far (null at an epoch's end),
+     * and the number of processes that trained it (null in checkpoints older than data-parallel
+     * training: one).
      */
     public record Meta(int format, int epoch, long step, Double bestTestAccuracy, Integer bestEpoch, JsonNode config,
-                       String shakenetVersion, String torchVersion, EpochTally.Saved progress) {}
+                       String shakenetVersion, String torchVersion, EpochTally.Saved progress, Integer worldSize) {
+        /** Processes that trained up to this checkpoint. */
+        public int processes() {
+            return worldSize == null ? 1 : worldSize;
+        }
+    }
 
     private final Meta meta;
     private final Map<String, Tensor> tensors;
@@ -74,13 +83,17 @@ public final class Checkpoint implements AutoCloseable {
      * not copied: write the checkpoint before training goes on. Closing it leaves the model intact.
      */
     public static Checkpoint capture(TrainingModel training, int epoch, long step, Double bestTestAccuracy, Integer bestEpoch) {
-        return capture(training, epoch, step, bestTestAccuracy, bestEpoch, null, Map.of());
+        return capture(training, epoch, step, bestTestAccuracy, bestEpoch, null, Map.of(), 1);
     }
 
-    /** As above, in the middle of epoch {@code epoch + 1}: {@code progress} and its device sums {@code progressTensors} (owned by the checkpoint from here). */
+    /**
+     * As above, by {@code worldSize} processes, in the middle of epoch {@code epoch + 1} when
+     * {@code progress} is non-null; {@code extra} (its device sums, the ranks' generator states)
+     * is owned by the checkpoint from here.
+     */
     static Checkpoint capture(TrainingModel training, int epoch, long step, Double bestTestAccuracy, Integer bestEpoch,
-                              EpochTally.Saved progress, Map<String, Tensor> progressTensors) {
-        Map<String, Tensor> tensors = new LinkedHashMap<>(progressTensors);
+                              EpochTally.Saved progress, Map<String, Tensor> extra, int worldSize) {
+        Map<String, Tensor> tensors = new LinkedHashMap<>(extra);
         try {
             // detach(): the checkpoint's own handles on the model's storage, so that closing it frees only those.
             training.model().stateDict().forEach((name, t) -> tensors.put(MODEL + name, t.detach().unscoped()));
@@ -103,7 +116,7 @@ public final class Checkpoint implements AutoCloseable {
             throw e;
         }
         Meta meta = new Meta(FORMAT, epoch, step, bestTestAccuracy, bestEpoch, ConfigLoader.JSON.valueToTree(training.config()),
-                RunInfo.shakenetVersion(), Torch.version(), progress);
+                RunInfo.shakenetVersion(), Torch.version(), progress, worldSize);
         return new Checkpoint(meta, tensors, null);
     }
 
@@ -200,13 +213,18 @@ public final class Checkpoint implements AutoCloseable {
      * warning naming both; empty when the folder holds none.
      */
     static Optional<Checkpoint> readNewestIntact(Path runDir) throws IOException {
+        return readNewestIntact(runDir, true);
+    }
+
+    /** As above; with {@code setAside} false (a rank other than 0), damaged files are passed over and left as they are. */
+    static Optional<Checkpoint> readNewestIntact(Path runDir, boolean setAside) throws IOException {
         List<Path> files = new ArrayList<>(Checkpoints.epochFiles(runDir));
         Collections.reverse(files);
         List<DamagedCheckpointException> damaged = new ArrayList<>();
         for (Path file : files) {
             try {
                 Checkpoint intact = read(file);
-                for (DamagedCheckpointException d : damaged) {
+                for (DamagedCheckpointException d : setAside ? damaged : List.<DamagedCheckpointException>of()) {
                     Path aside = d.file().resolveSibling(d.file().getFileName() + DAMAGED_SUFFIX);
                     Files.move(d.file(), aside, StandardCopyOption.REPLACE_EXISTING);
                     LOG.warn("{}; resuming from the previous intact checkpoint {} instead; the damaged file is kept as {}", d.getMessage(),

@@ -99,6 +99,37 @@ final class EpochTally implements AutoCloseable {
         return secondsBefore + (System.nanoTime() - startNanos) / 1e9;
     }
 
+    /** The epoch's figures over every rank of a data-parallel run (this rank's alone in a single process). */
+    record Totals(double loss, double accuracy, long images) {}
+
+    /** Sums the ranks' figures (every rank calls it at the same point); one device synchronisation. */
+    Totals total(DataParallel dp) {
+        double[] sums = dp.sum(new double[] {lossSum.item(), correct.item(), counted, images});
+        return new Totals(sums[0] / sums[2], sums[1] / sums[2], (long) sums[3]);
+    }
+
+    /**
+     * Before a mid-epoch checkpoint of a data-parallel run: rank 0's sums and counts become those
+     * of every rank (the checkpoint is rank 0's), so the resumed epoch reports what an
+     * uninterrupted one would. The tally is not trained on after this.
+     */
+    void gatherForCheckpoint(DataParallel dp) {
+        if (!dp.isDistributed()) return;
+        double[] sums = dp.sum(new double[] {lossSum.item(), correct.item(), counted, images});
+        try (Tensor loss = Tensor.full(sums[0], DType.FLOAT64, lossSum.device()); Tensor right = Tensor.full(sums[1], DType.INT64, correct.device())) {
+            lossSum.copyFrom(loss);
+            correct.copyFrom(right);
+        }
+        counted = (long) sums[2];
+        images = (long) sums[3];
+    }
+
+    /** Epoch {@code epoch} continued by a rank other than 0 from a mid-epoch checkpoint: its batches done, nothing summed yet (rank 0 holds the sums). */
+    static EpochTally resumeOnOtherRank(int epoch, Device device, Saved saved) {
+        return new EpochTally(epoch, Tensor.zeros(DType.FLOAT64, device), Tensor.zeros(DType.INT64, device),
+                new Saved(saved.batchesDone(), 0, 0, 0, saved.skippedInARow(), 0));
+    }
+
     /** The host-side figures for a checkpoint; {@code skippedInARow} comes from the run's guard. */
     Saved saved(int skippedInARow) {
         return new Saved(batchesDone, images, counted, skipped, skippedInARow, seconds());

@@ -27,6 +27,24 @@ public final class Evaluator {
             }
             return out;
         }
+
+        /** The result over every rank's slice of the test set (every rank calls it at the same point). */
+        Result summedOver(DataParallel dp) {
+            int classes = confusion.length;
+            double[] mine = new double[2 + classes * classes];
+            mine[0] = loss * count;
+            mine[1] = count;
+            for (int t = 0; t < classes; t++) for (int p = 0; p < classes; p++) mine[2 + t * classes + p] = confusion[t][p];
+            double[] all = dp.sum(mine);
+            long[][] summed = new long[classes][classes];
+            long right = 0;
+            for (int t = 0; t < classes; t++) {
+                for (int p = 0; p < classes; p++) summed[t][p] = (long) all[2 + t * classes + p];
+                right += summed[t][t];
+            }
+            int total = (int) all[1];
+            return new Result(all[0] / total, (double) right / total, right, total, summed, seconds);
+        }
     }
 
     private final ForwardPass forward;
@@ -39,6 +57,11 @@ public final class Evaluator {
     }
 
     public Result evaluate(ImageSet set) {
+        return evaluate(set, true);
+    }
+
+    /** As above; with {@code stoppable} false a stop request does not end it (a data-parallel run acts on it after). */
+    Result evaluate(ImageSet set, boolean stoppable) {
         long start = System.nanoTime();
         ShakeResNet model = forward.model();
         Device device = forward.device();
@@ -49,7 +72,7 @@ public final class Evaluator {
         try (TensorScope scope = TensorScope.open(); var noGrad = Torch.noGrad(); Batches batches = Batches.evaluation(set, batchSize, device.isCuda())) {
             Tensor lossSum = Tensor.zeros(DType.FLOAT64, device);
             while (batches.hasNext()) {
-                StopRequest.check();
+                if (stoppable) StopRequest.check();
                 Batches.Batch batch = batches.next();
                 try (TensorScope step = TensorScope.open()) {
                     ForwardPass.DeviceBatch onDevice = forward.upload(batch);

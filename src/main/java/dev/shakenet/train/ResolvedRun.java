@@ -1,5 +1,6 @@
 package dev.shakenet.train;
 
+import dev.shakenet.distributed.WorkerEnvironment;
 import dev.shakenet.nn.Engine;
 import dev.shakenet.torch.Device;
 
@@ -13,17 +14,34 @@ public final class ResolvedRun {
     private final RunConfig config;
     private final Device device;
     private final Engine engine;
+    private final int rank;
+    private final int worldSize;
 
-    private ResolvedRun(RunConfig config, Device device, Engine engine) {
+    private ResolvedRun(RunConfig config, Device device, Engine engine, int rank, int worldSize) {
         this.config = config;
         this.device = device;
         this.engine = engine;
+        this.rank = rank;
+        this.worldSize = worldSize;
     }
 
-    /** Resolves {@code config}, or throws ConfigException naming what this machine cannot do. */
+    /** Resolves {@code config} for one process training alone, or throws ConfigException naming what this machine cannot do. */
     public static ResolvedRun of(RunConfig config) {
         Device device = Devices.resolve(config);
-        return new ResolvedRun(config, device, ProcessSettings.engine(config, device));
+        return new ResolvedRun(config, device, ProcessSettings.engine(config, device), 0, 1);
+    }
+
+    /**
+     * Resolves {@code config} for rank {@code worker.rank()} of a data-parallel run: a CUDA
+     * device left to choose ("auto", "cuda") becomes cuda:LOCAL_RANK, one GPU per local rank; a
+     * device named in full (cuda:N, cpu) is kept, so several ranks can share one GPU.
+     */
+    public static ResolvedRun of(RunConfig config, WorkerEnvironment worker) {
+        Device device = Devices.resolve(config);
+        if (device.isCuda() && ("auto".equals(config.device()) || "cuda".equals(config.device()))) {
+            device = Devices.resolve("cuda:" + worker.localRank());
+        }
+        return new ResolvedRun(config, device, ProcessSettings.engine(config, device), worker.rank(), worker.worldSize());
     }
 
     public RunConfig config() {
@@ -33,6 +51,16 @@ public final class ResolvedRun {
     /** The device the run uses, never "auto". */
     public Device device() {
         return device;
+    }
+
+    /** This process's rank in a data-parallel run (0 alone). */
+    public int rank() {
+        return rank;
+    }
+
+    /** Processes in the run (1 alone). */
+    public int worldSize() {
+        return worldSize;
     }
 
     /** The engine the training step runs on, chosen once, here. */

@@ -14,16 +14,23 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * What produced a run: ShakeNet, libtorch and JDK versions, the device and the engine the
- * training step ran on, the git commit of the checkout, the host, the time and the command. Each start (first or resumed) appends an entry
+ * training step ran on, the git commit of the checkout, the host, the time, the command, and
+ * for a data-parallel run its number of processes, backend and launcher (rank 0's view). Each start (first or resumed) appends an entry
  * to the run folder's run.json.
  */
 public record RunInfo(String shakenet, String libtorch, String jdk, String device, String deviceName, String engine, String gitCommit,
-                      String host, String started, List<String> command, int startEpoch) {
+                      String host, String started, List<String> command, int startEpoch, int worldSize, String backend, String launcher) {
     public static final String FILE = "run.json";
 
+    /** This start of a single-process run. */
     public static RunInfo collect(Device device, String engine, List<String> command, int startEpoch) {
+        return collect(device, engine, command, startEpoch, 1, null, null);
+    }
+
+    /** This start, by {@code worldSize} processes over {@code backend} ("gloo", "nccl"; null alone) as {@code launcher} started them. */
+    public static RunInfo collect(Device device, String engine, List<String> command, int startEpoch, int worldSize, String backend, String launcher) {
         return new RunInfo(shakenetVersion(), Torch.version(), Runtime.version().toString(), device.toString(), deviceName(device), engine,
-                findGitCommit(), localHost(), OffsetDateTime.now().toString(), List.copyOf(command), startEpoch);
+                findGitCommit(), localHost(), OffsetDateTime.now().toString(), List.copyOf(command), startEpoch, worldSize, backend, launcher);
     }
 
     /** The GPU's name, or the CPU's model and core count. */

@@ -5,6 +5,7 @@ import dev.shakenet.data.Cifar10;
 import dev.shakenet.nn.ShakeResNet;
 import dev.shakenet.optim.LrSchedule;
 import dev.shakenet.torch.Device;
+import dev.shakenet.torch.Tensor;
 import dev.shakenet.torch.TensorFiles;
 import dev.shakenet.torch.TensorScope;
 import dev.shakenet.torch.Torch;
@@ -20,6 +21,11 @@ import org.apache.logging.log4j.Logger;
  * Trains a Shake-Shake ResNet as a run config says: per step set the learning rate, forward,
  * loss, backward, SGD step; per epoch a test evaluation (every eval_interval epochs), one line
  * of metrics.jsonl, one log line and a checkpoint (every checkpoint.interval epochs).
+ * <p>
+ * In a data-parallel run every rank runs this loop on its share of each epoch; gradients are
+ * averaged before the SGD step, the epoch's figures and the (sharded) evaluation summed over the
+ * ranks, and rank 0 alone writes the run's files. A stop request is acted on where every rank
+ * agrees to it, so all stop after the same step.
  */
 public final class Trainer implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(Trainer.class);
@@ -39,7 +45,8 @@ public final class Trainer implements AutoCloseable {
     private final MetricsLog metrics;
     private final Checkpoints checkpoints;
     private final Progress progress;
-    private final Path runDir;
+    private final Path runDir; // null on ranks other than 0, which write nothing
+    private final DataParallel dp;
     private NonFiniteGuard guard; // set once, in the constructor
     private int startEpoch;
     private boolean resumed;          // started from a checkpoint, not yet said so
@@ -56,41 +63,49 @@ public final class Trainer implements AutoCloseable {
 
     /** A run in {@code runDir}, continuing from {@code resumeFrom} when it is non-null. */
     public Trainer(ResolvedRun run, Cifar10.Splits data, Path runDir, Checkpoint resumeFrom) throws IOException {
+        this(run, data, runDir, resumeFrom, DataParallel.single());
+    }
+
+    /** Rank {@code dp.rank()} of a data-parallel run ({@code runDir} null on ranks other than 0). */
+    public Trainer(ResolvedRun run, Cifar10.Splits data, Path runDir, Checkpoint resumeFrom, DataParallel dp) throws IOException {
         this.config = run.config();
         this.data = data;
         this.runDir = runDir;
+        this.dp = dp;
         this.device = run.device();
         RunConfig.Model m = config.model();
         training = TrainingModel.create(run);
         try {
             model = training.model();
-            stepsPerEpoch = Batches.batchCount(data.train().count(), config.batchSize());
+            stepsPerEpoch = Batches.batchCount(Batches.shareSize(data.train().count(), dp.worldSize()), config.batchSize());
             schedule = Schedules.of(config, stepsPerEpoch);
             evaluator = new Evaluator(training.forwardPass(), config.evalBatchSize());
             guard = new NonFiniteGuard(config.nonfinite(), config.nonfinitePatience(), device, List.copyOf(model.namedBuffers().values()),
                     this::describeUpdate, "Likely fixes: a lower optimizer.lr, a warm-up (schedule.warmup_epochs)"
                             + (config.precision() == Precision.FP32 ? "" : ", precision fp32"));
-            step = new TrainStep(training, guard);
-            checkpoints = new Checkpoints(runDir, config.checkpoint().keepLast(), config.checkpoint().keepBest());
+            step = new TrainStep(training, guard, dp);
+            checkpoints = dp.isLeader() ? new Checkpoints(runDir, config.checkpoint().keepLast(), config.checkpoint().keepBest()) : null;
             progress = Progress.forConsole(config.epochs(), config.logInterval());
             if (resumeFrom != null) {
                 restore(resumeFrom);
                 lastCheckpoint = resumeFrom.file();
-                MetricsLog.truncateAfter(runDir, startEpoch);
+                if (dp.isLeader()) MetricsLog.truncateAfter(runDir, startEpoch);
             } else if (m.initFrom() != null) {
                 initFrom(Path.of(m.initFrom()));
             }
-            metrics = new MetricsLog(runDir);
+            dp.copyFromLeader(model.stateDict().values()); // every rank starts from rank 0's parameters and buffers
+            metrics = dp.isLeader() ? new MetricsLog(runDir) : null;
         } catch (IOException | RuntimeException e) {
             if (resumedTally != null) resumedTally.close();
             if (guard != null) guard.close();
             training.close(); // a checkpoint or weights file that does not fit: the model goes with the failed start
             throw e;
         }
-        LOG.info("Shake-Shake-{} 2x{}d ({} parameters) on {} ({} engine, {} threads, {}, {}), {} training / {} test images, {} steps per epoch",
+        LOG.info("Shake-Shake-{} 2x{}d ({} parameters) on {} ({} engine, {} threads, {}, {}), {} training / {} test images, {} steps per epoch{}",
                 m.depth(), m.width(), String.format("%,d", model.parameterCount()), device, training.engine().name(), Torch.numThreads(),
                 config.memoryFormat().name().toLowerCase(), config.precision().name().toLowerCase(), data.train().count(), data.test().count(),
-                stepsPerEpoch);
+                stepsPerEpoch, dp.isDistributed() ? String.format(" on each of %d processes (%s, rank %d; %d images per step in all)",
+                        dp.worldSize(), dp.backendName(), dp.rank(), config.batchSize() * dp.worldSize()) : "");
     }
 
     /** Runs the epochs of the config not done yet; returns their metrics. */
@@ -101,11 +116,11 @@ public final class Trainer implements AutoCloseable {
     /** Runs the epochs not done yet up to epoch {@code last} (1-based, inclusive), as if the run stopped there. */
     public List<EpochMetrics> runUntil(int last) throws IOException {
         List<EpochMetrics> all = new ArrayList<>();
-        if (resumed) {
-            resumed = false;
+        if (resumed && dp.isLeader()) {
             if (resumedTally == null) LOG.info("resuming after epoch {} of {}", startEpoch, config.epochs());
             else LOG.info("resuming in epoch {} of {}, after its batch {}", startEpoch + 1, config.epochs(), resumedTally.batchesDone());
         }
+        resumed = false;
         for (int epoch = startEpoch; epoch < Math.min(last, config.epochs()); epoch++) {
             EpochMetrics line;
             try (EpochTally tally = resumedTally != null ? resumedTally : EpochTally.start(epoch, device)) {
@@ -138,10 +153,10 @@ public final class Trainer implements AutoCloseable {
         double trainSeconds;
         try (TensorScope epochScope = TensorScope.open();
              Batches batches = Batches.training(data.train(), config.batchSize(), config.seed(), epoch, config.data().augment(), device.isCuda(),
-                     tally.batchesDone())) {
+                     tally.batchesDone(), dp.rank(), dp.worldSize())) {
             try {
                 while (batches.hasNext()) {
-                    StopRequest.check(); // leave between two steps, never inside libtorch
+                    checkStop(); // leave between two steps, never inside libtorch
                     Batches.Batch batch = batches.next();
                     long update = (long) epoch * stepsPerEpoch + batch.index();
                     try (TensorScope stepScope = TensorScope.open()) {
@@ -150,15 +165,17 @@ public final class Trainer implements AutoCloseable {
                         tally.add(out, onDevice.labels(), batch.size());
                     }
                     afterStep.accept(update);
-                    if (progress.due(batch.index() + 1, batches.count())) {
+                    if (dp.isLeader() && progress.due(batch.index() + 1, batches.count())) {
                         guard.verify(); // the report synchronises anyway
-                        progress.report(epoch, batch.index() + 1, batches.count(), tally.images(), tally.seconds(), tally.loss(), tally.accuracy(), 0);
+                        // this rank's loss and accuracy; the images of every rank
+                        progress.report(epoch, batch.index() + 1, batches.count(), tally.images() * dp.worldSize(), tally.seconds(), tally.loss(),
+                                tally.accuracy(), 0);
                     }
                 }
                 progress.endEpoch();
                 guard.verify();
                 trainSeconds = tally.seconds();
-                if ((epoch + 1) % config.evalInterval() == 0 || epoch + 1 == config.epochs()) test = evaluator.evaluate(data.test());
+                if ((epoch + 1) % config.evalInterval() == 0 || epoch + 1 == config.epochs()) test = evaluate();
             } catch (StopRequest.Stopped stop) {
                 progress.endEpoch();
                 saveProgress(tally);
@@ -166,9 +183,11 @@ public final class Trainer implements AutoCloseable {
             }
         }
         double lr = schedule.lr((long) epoch * stepsPerEpoch + stepsPerEpoch - 1, epoch);
-        double trainLoss = tally.loss(), trainAccuracy = tally.accuracy();
+        EpochTally.Totals totals = tally.total(dp);
+        double trainLoss = totals.loss(), trainAccuracy = totals.accuracy();
         EpochMetrics line = new EpochMetrics(epoch + 1, lr, trainLoss, trainAccuracy, test == null ? null : test.loss(),
-                test == null ? null : test.accuracy(), tally.images() / trainSeconds, tally.seconds(), tally.skipped());
+                test == null ? null : test.accuracy(), totals.images() / trainSeconds, tally.seconds(), tally.skipped());
+        if (!dp.isLeader()) return line;
         metrics.write(line);
         drawCurves();
         LOG.info("epoch {}/{}  lr {}  train loss {} acc {}%  test {}  {} img/s  {} s{}", epoch + 1, config.epochs(),
@@ -176,6 +195,34 @@ public final class Trainer implements AutoCloseable {
                 test == null ? "-" : "loss " + f4(test.loss()) + " acc " + f2(100 * test.accuracy()) + "%",
                 f1(line.imagesPerSecond()), f1(line.seconds()), tally.skipped() == 0 ? "" : "  " + tally.skipped() + " updates skipped (inf/NaN)");
         return line;
+    }
+
+    /**
+     * Stops here if a stop was asked for: in a data-parallel run, if any rank was asked (every
+     * rank asks at the same points, so all stop after the same step).
+     */
+    private void checkStop() {
+        if (!dp.isDistributed()) {
+            StopRequest.check();
+            return;
+        }
+        StopRequest.Reason mine = StopRequest.requested();
+        if (dp.any(mine != null)) throw new StopRequest.Stopped(mine != null ? mine : StopRequest.Reason.SIGTERM);
+    }
+
+    /**
+     * The test evaluation. Data-parallel: rank 0's batch-norm statistics are copied to every rank
+     * (the model a checkpoint holds), each rank evaluates its slice of the test set, and the sums
+     * are added up; a stop asked for meanwhile is acted on after it, on every rank together.
+     */
+    private Evaluator.Result evaluate() {
+        if (!dp.isDistributed()) return evaluator.evaluate(data.test());
+        dp.copyFromLeader(model.namedBuffers().values());
+        int n = data.test().count(), world = dp.worldSize(), rank = dp.rank();
+        Evaluator.Result mine = evaluator.evaluate(data.test().slice((int) ((long) n * rank / world), (int) ((long) n * (rank + 1) / world)), false);
+        Evaluator.Result all = mine.summedOver(dp);
+        checkStop();
+        return all;
     }
 
     /** Redraws curves.png; a failure to draw is logged, never fatal to training. */
@@ -192,10 +239,24 @@ public final class Trainer implements AutoCloseable {
     /** A checkpoint after {@code epochsDone} epochs, and {@code tally}'s batches of the next one when non-null. */
     private void save(int epochsDone, EpochTally tally, boolean isBest) throws IOException {
         long update = (long) epochsDone * stepsPerEpoch + (tally == null ? 0 : tally.batchesDone());
+        Map<String, Tensor> extra = new java.util.LinkedHashMap<>();
+        if (tally != null) {
+            tally.gatherForCheckpoint(dp);
+            extra.putAll(tally.tensors());
+        }
+        if (dp.isDistributed()) {
+            try (Tensor state = training.shakeGenerator().state()) {
+                extra.put(Checkpoint.RNG_SHAKE_RANKS, dp.gather(state.toByteArray()).unscoped()); // every rank takes part
+            }
+        }
+        savedUpdate = update;
+        if (!dp.isLeader()) {
+            extra.values().forEach(Tensor::close);
+            return;
+        }
         try (Checkpoint checkpoint = Checkpoint.capture(training, epochsDone, update, bestAccuracy, bestEpoch,
-                tally == null ? null : tally.saved(guard.streak()), tally == null ? Map.of() : tally.tensors())) {
+                tally == null ? null : tally.saved(guard.streak()), extra, dp.worldSize())) {
             lastCheckpoint = checkpoints.save(checkpoint, isBest);
-            savedUpdate = update;
             LOG.info("checkpoint {}{}", lastCheckpoint, isBest ? " (best so far)" : "");
         }
     }
@@ -213,13 +274,44 @@ public final class Trainer implements AutoCloseable {
         checkpoint.restore(training);
         resumed = true;
         startEpoch = checkpoint.meta().epoch();
-        savedUpdate = checkpoint.meta().step();
         bestAccuracy = checkpoint.meta().bestTestAccuracy();
         bestEpoch = checkpoint.meta().bestEpoch();
+        int before = checkpoint.meta().processes();
+        if (before != dp.worldSize() && dp.isLeader()) {
+            LOG.warn("the checkpoint was trained by {} process(es), this run has {}: batch_size {} per process makes {} images per step "
+                            + "(it was {}); with the same optimizer.lr, scale it by the change if you follow the linear scaling rule",
+                    before, dp.worldSize(), config.batchSize(), config.batchSize() * dp.worldSize(), config.batchSize() * before);
+        }
+        restoreShakeStream(checkpoint, before);
         EpochTally.Saved progress = checkpoint.meta().progress();
         if (progress != null) {
-            resumedTally = EpochTally.resume(startEpoch, device, progress, checkpoint.tensors());
+            // another world size deals the epoch out in other batches: continue after as many images as were seen
+            int batches = (int) ((long) progress.batchesDone() * before / dp.worldSize());
+            if (batches != progress.batchesDone()) {
+                progress = new EpochTally.Saved(batches, progress.images(), progress.counted(), progress.skipped(), progress.skippedInARow(),
+                        progress.seconds());
+            }
+            resumedTally = dp.isLeader() ? EpochTally.resume(startEpoch, device, progress, checkpoint.tensors())
+                    : EpochTally.resumeOnOtherRank(startEpoch, device, progress);
             guard.restoreStreak(progress.skippedInARow());
+        }
+        savedUpdate = (long) startEpoch * stepsPerEpoch + (progress == null ? 0 : progress.batchesDone());
+    }
+
+    /** Rank r's shake generator from row r of the checkpoint's per-rank states (rank 0's is restored with the model). */
+    private void restoreShakeStream(Checkpoint checkpoint, int before) {
+        if (dp.isLeader()) return;
+        Tensor all = checkpoint.tensors().get(Checkpoint.RNG_SHAKE_RANKS);
+        if (all == null || before != dp.worldSize() || all.shape()[0] != before) {
+            // it keeps the stream seeded for it: sound, but not the draws an uninterrupted run would have made
+            LOG.warn("rank {}: the checkpoint (trained by {} process(es)) holds no shake-coefficient stream for this rank; it draws from a fresh one",
+                    dp.rank(), before);
+            return;
+        }
+        int n = (int) all.shape()[1];
+        byte[] row = java.util.Arrays.copyOfRange(all.toByteArray(), dp.rank() * n, (dp.rank() + 1) * n);
+        try (Tensor state = Tensor.fromBytes(row, n)) {
+            training.shakeGenerator().setState(state);
         }
     }
 
@@ -269,7 +361,7 @@ public final class Trainer implements AutoCloseable {
     public void close() throws IOException {
         if (resumedTally != null) resumedTally.close();
         guard.close();
-        metrics.close();
+        if (metrics != null) metrics.close();
         training.close();
     }
 }

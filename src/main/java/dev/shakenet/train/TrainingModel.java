@@ -1,5 +1,6 @@
 package dev.shakenet.train;
 
+import dev.shakenet.data.Batches;
 import dev.shakenet.data.Cifar10;
 import dev.shakenet.nn.Engine;
 import dev.shakenet.nn.Init;
@@ -14,7 +15,7 @@ import dev.shakenet.torch.Torch;
 /**
  * The network a config describes and what training it draws on: the ShakeResNet, the engine its
  * training step runs on, its SGD optimizer, and its two generators (initial weights on the CPU seeded {@code seed}, shake
- * coefficients on the device seeded {@code seed+1}). The one place the model is built, for
+ * coefficients on the device seeded {@code seed+1}, or from rank r's own seed in a data-parallel run). The one place the model is built, for
  * training, benchmarking, evaluation and export alike; it owns all of them and closes them together.
  */
 public final class TrainingModel implements AutoCloseable {
@@ -29,6 +30,11 @@ public final class TrainingModel implements AutoCloseable {
     private final ForwardPass forwardPass;
 
     private TrainingModel(RunConfig config, Device device, Engine engine, boolean withOptimizer) {
+        this(config, device, engine, withOptimizer, 0);
+    }
+
+    /** Rank {@code rank} of a data-parallel run draws its own shake coefficients (rank 0: the single-process stream). */
+    private TrainingModel(RunConfig config, Device device, Engine engine, boolean withOptimizer, int rank) {
         this.config = config;
         this.device = device;
         this.engine = engine;
@@ -36,7 +42,7 @@ public final class TrainingModel implements AutoCloseable {
         Generator shake = null;
         ShakeResNet built = null;
         try {
-            shake = Generator.create(device, config.seed() + 1);
+            shake = Generator.create(device, Batches.seedForRank(config.seed(), rank) + 1);
             built = network(config, device, initGenerator, shake);
             RunConfig.Optimizer o = config.optimizer();
             sgd = withOptimizer ? new Sgd(built.parameters(), new Sgd.Options(o.momentum(), o.dampening(), o.weightDecay(), o.nesterov()),
@@ -61,7 +67,7 @@ public final class TrainingModel implements AutoCloseable {
     public static TrainingModel create(ResolvedRun run) {
         ProcessSettings.apply(run);
         Torch.manualSeed(run.config().seed());
-        return new TrainingModel(run.config(), run.device(), run.engine(), true);
+        return new TrainingModel(run.config(), run.device(), run.engine(), true, run.rank());
     }
 
     /**

@@ -1,13 +1,16 @@
 package dev.shakenet.train;
 
 import dev.shakenet.data.Cifar10;
+import dev.shakenet.distributed.WorkerEnvironment;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import org.apache.logging.log4j.ThreadContext;
 
 /**
  * One training run from its config to its end, new or resumed: the config resolved once, the
@@ -38,15 +41,41 @@ public final class TrainingRun {
 
     private TrainingRun() {}
 
-    /** A new run of the config in {@code configFile} with {@code overrides} ("key=value"); {@code command} goes to run.json. */
+    /**
+     * A new run of the config in {@code configFile} with {@code overrides} ("key=value"); {@code command} goes to run.json.
+     * When the environment makes this process one rank of several (WorkerEnvironment), it joins
+     * them first; only rank 0 makes the run folder.
+     */
     public static Outcome start(Path configFile, List<String> overrides, List<String> command) throws IOException {
         RunConfig config = ConfigLoader.load(configFile, overrides);
-        ResolvedRun run = ResolvedRun.of(config); // a device that is not here fails before any work
-        Cifar10.Splits data = DataSource.load(config.data());
-        Path runDir = RunDirectory.create(config);
-        try (RunLock lock = RunLock.acquire(runDir); RunDirectory.LogCopy log = RunDirectory.logTo(runDir)) {
-            return train(run, data, runDir, null, List.of(), command);
+        Optional<WorkerEnvironment> worker = WorkerEnvironment.current(config.distributed());
+        ResolvedRun run = worker.map(w -> ResolvedRun.of(config, w)).orElseGet(() -> ResolvedRun.of(config)); // a device that is not here fails before any work
+        try (DataParallel dp = join(worker, run)) {
+            Cifar10.Splits data = loadData(config, dp);
+            if (!dp.isLeader()) return train(run, data, null, null, List.of(), command, dp);
+            Path runDir = RunDirectory.create(config);
+            try (RunLock lock = RunLock.acquire(runDir); RunDirectory.LogCopy log = RunDirectory.logTo(runDir)) {
+                return train(run, data, runDir, null, List.of(), command, dp);
+            }
         }
+    }
+
+    /** Joins the data-parallel run the environment describes, or trains alone. */
+    private static DataParallel join(Optional<WorkerEnvironment> worker, ResolvedRun run) {
+        if (worker.isEmpty()) return DataParallel.single();
+        WorkerEnvironment w = worker.get();
+        if (!w.isLeader()) ThreadContext.put("rank", "rank " + w.rank() + ": "); // its log lines say whose they are
+        LOG.info("rank {} of {} ({}): joining the store at {}:{}{}", w.rank(), w.worldSize(), w.launcher(), w.masterAddr(), w.masterPort(),
+                w.agentStore() ? " (the launcher's)" : w.isLeader() ? " (hosting it)" : "");
+        return DataParallel.join(w, run.config().distributed(), run.device());
+    }
+
+    /** The data set; with download on, rank 0 first, so that a download happens once, then the others. */
+    private static Cifar10.Splits loadData(RunConfig config, DataParallel dp) throws IOException {
+        if (!config.data().download() || !dp.isDistributed()) return DataSource.load(config.data());
+        Cifar10.Splits data = dp.isLeader() ? DataSource.load(config.data()) : null;
+        dp.any(false); // the others wait for rank 0's copy
+        return data != null ? data : DataSource.load(config.data());
     }
 
     /**
@@ -54,25 +83,56 @@ public final class TrainingRun {
      * (or {@code configFile} when non-null) with {@code overrides}.
      */
     public static Outcome resume(Path runDir, Path configFile, List<String> overrides, List<String> command) throws IOException {
-        if (!Files.isDirectory(runDir)) throw new ConfigException("--resume " + runDir + ": no such run folder");
+        if (!Files.isDirectory(runDir)) {
+            throw new ConfigException("--resume " + runDir + ": no such run folder" + (WorkerEnvironment.current(RunConfig.DEFAULTS.distributed()).isPresent()
+                    ? " (every rank reads the checkpoint: the run folder must be on a file system all machines see)" : ""));
+        }
         RunDirectory.checkWritable(runDir, "free space or fix its permissions, or copy the run folder somewhere writable and resume that copy");
+        List<String> resumeOverrides = new ArrayList<>(overrides);
+        resumeOverrides.add("output=" + runDir);
+        Path configPath = configFile != null ? configFile : runDir.resolve(RunDirectory.CONFIG_FILE);
+        RunConfig peek = ConfigLoader.load(configPath, resumeOverrides);
+        Optional<WorkerEnvironment> worker = WorkerEnvironment.current(peek.distributed());
+        if (worker.isPresent() && !worker.get().isLeader()) {
+            RunConfig config = peek;
+            ResolvedRun run = ResolvedRun.of(config, worker.get());
+            try (DataParallel dp = join(worker, run)) {
+                return resumeOnOtherRank(runDir, run, dp, command);
+            }
+        }
         // the log copy first, so that train.log keeps the warnings about damaged or missing checkpoints too
         try (RunLock lock = RunLock.acquire(runDir); RunDirectory.LogCopy log = RunDirectory.logTo(runDir)) {
-            List<String> resumeOverrides = new ArrayList<>(overrides);
-            resumeOverrides.add("output=" + runDir);
-            RunConfig config = ConfigLoader.load(configFile != null ? configFile : runDir.resolve(RunDirectory.CONFIG_FILE), resumeOverrides);
-            ResolvedRun run = ResolvedRun.of(config);
-            Checkpoint newest = Checkpoint.readNewestIntact(runDir).orElse(null);
-            if (newest == null) {
-                // stopped (kill -9, a crash) before its first checkpoint: nothing to continue, so it starts over in its folder
-                LOG.warn("{} holds no checkpoint yet: the run starts from its beginning", runDir);
-                MetricsLog.truncateAfter(runDir, 0);
+            RunConfig config = ConfigLoader.load(configPath, resumeOverrides);
+            ResolvedRun run = worker.map(w -> ResolvedRun.of(config, w)).orElseGet(() -> ResolvedRun.of(config));
+            try (DataParallel dp = join(worker, run)) {
+                Checkpoint newest = Checkpoint.readNewestIntact(runDir).orElse(null);
+                dp.sum(new double[] {newest == null ? -1 : newest.meta().step()}); // tells the other ranks which checkpoint to read
+                if (newest == null) {
+                    // stopped (kill -9, a crash) before its first checkpoint: nothing to continue, so it starts over in its folder
+                    LOG.warn("{} holds no checkpoint yet: the run starts from its beginning", runDir);
+                    MetricsLog.truncateAfter(runDir, 0);
+                }
+                try (Checkpoint checkpoint = newest) {
+                    List<String> changes = checkpoint == null ? List.of() : checkResumable(checkpoint.config(), config);
+                    Cifar10.Splits data = loadData(config, dp);
+                    return train(run, data, runDir, checkpoint, changes, command, dp);
+                }
             }
-            try (Checkpoint checkpoint = newest) {
-                List<String> changes = checkpoint == null ? List.of() : checkResumable(checkpoint.config(), config);
-                Cifar10.Splits data = DataSource.load(config.data());
-                return train(run, data, runDir, checkpoint, changes, command);
+        }
+    }
+
+    /** A rank other than 0 resuming: it reads the checkpoint rank 0 chose (after rank 0 has set damaged ones aside), writes nothing. */
+    private static Outcome resumeOnOtherRank(Path runDir, ResolvedRun run, DataParallel dp, List<String> command) throws IOException {
+        long chosen = (long) dp.sum(new double[] {0})[0];
+        Checkpoint newest = chosen < 0 ? null : Checkpoint.readNewestIntact(runDir, false).orElse(null);
+        try (Checkpoint checkpoint = newest) {
+            long mine = checkpoint == null ? -1 : checkpoint.meta().step();
+            if (mine != chosen) {
+                throw new CheckpointException("rank " + dp.rank() + " reads a different newest checkpoint in " + runDir + " than rank 0 (update "
+                        + mine + ", rank 0: " + chosen + "); every rank must see the same run folder (a shared file system)");
             }
+            Cifar10.Splits data = loadData(run.config(), dp);
+            return train(run, data, null, checkpoint, List.of(), command, dp);
         }
     }
 
@@ -87,27 +147,35 @@ public final class TrainingRun {
 
     /** Trains in the locked {@code runDir} (its log copied to train.log by the caller), from {@code checkpoint} when non-null. */
     private static Outcome train(ResolvedRun run, Cifar10.Splits data, Path runDir, Checkpoint checkpoint, List<String> changes,
-                                 List<String> command) throws IOException {
+                                 List<String> command, DataParallel dp) throws IOException {
         RunConfig config = run.config();
-        RunDirectory.writeConfig(runDir, config);
+        if (dp.isLeader()) RunDirectory.writeConfig(runDir, config);
         Thread onStop = stopOnSignal(runDir);
         Trainer trainer = null;
-        try (Trainer t = new Trainer(run, data, runDir, checkpoint)) {
+        try (Trainer t = new Trainer(run, data, runDir, checkpoint, dp)) {
             trainer = t;
-            LOG.info("run {} -> {}", config.name(), runDir.toAbsolutePath().normalize());
-            for (String change : changes) LOG.info("resume with a changed config: {}", change);
-            RunInfo.collect(run.device(), run.engine().name(), command, checkpoint == null ? 0 : checkpoint.meta().epoch()).appendTo(runDir);
+            if (dp.isLeader()) {
+                LOG.info("run {} -> {}", config.name(), runDir.toAbsolutePath().normalize());
+                for (String change : changes) LOG.info("resume with a changed config: {}", change);
+                RunInfo.collect(run.device(), run.engine().name(), command, checkpoint == null ? 0 : checkpoint.meta().epoch(), dp.worldSize(),
+                        dp.backendName(), dp.launcher()).appendTo(runDir);
+            }
             t.run();
-            LOG.info("done: {}", runDir.resolve(MetricsLog.FILE));
+            if (dp.isLeader()) LOG.info("done: {}", runDir.resolve(MetricsLog.FILE));
         } catch (StopRequest.Stopped e) {
             Path last = trainer == null ? null : trainer.lastCheckpoint();
-            LOG.info("stopped by {}{}. Continue with: shakenet train --resume {}", e.reason(),
-                    last == null ? " before the first checkpoint" : "; newest checkpoint " + last, runDir);
+            if (dp.isLeader()) {
+                LOG.info("stopped by {}{}. Continue with: shakenet train --resume {}", e.reason(),
+                        last == null ? " before the first checkpoint" : "; newest checkpoint " + last, runDir);
+            } else {
+                LOG.info("stopped by {}, with rank 0", e.reason());
+            }
             return e.reason() == StopRequest.Reason.SIGINT ? Outcome.STOPPED_BY_SIGINT : Outcome.STOPPED_BY_SIGTERM;
         } catch (NonFiniteException e) {
             LOG.error("{}", e.getMessage());
             return Outcome.NON_FINITE;
         } catch (FileWriteException e) {
+            if (runDir == null) throw e;
             throw e.withAdvice(afterFailedWrite(runDir));
         } finally {
             StopRequest.disarm();
@@ -137,7 +205,7 @@ public final class TrainingRun {
         Thread onStop = new Thread(() -> {
             boolean clean = StopRequest.requestAndWait(120);
             System.err.println("\nshakenet: stopped" + (clean ? "" : " (training did not reach a step boundary in time)")
-                    + ". Continue with: shakenet train --resume " + runDir);
+                    + (runDir == null ? "" : ". Continue with: shakenet train --resume " + runDir));
         });
         Runtime.getRuntime().addShutdownHook(onStop);
         return onStop;

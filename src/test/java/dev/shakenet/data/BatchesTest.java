@@ -61,6 +61,45 @@ class BatchesTest {
     }
 
     @Test
+    void ranksShareTheEpochsOrderInterleavedAndPaddedAsDistributedSampler() {
+        // DistributedSampler(drop_last=False) on 5 shuffled indices o0..o4 and 2 ranks: padded to o0..o4,o0; rank 0 takes o0,o2,o4, rank 1 o1,o3,o0
+        int[] order = {40, 41, 42, 43, 44};
+        assertArrayEquals(new int[] {40, 42, 44}, Batches.share(order, 0, 2));
+        assertArrayEquals(new int[] {41, 43, 40}, Batches.share(order, 1, 2));
+        assertArrayEquals(new int[] {40, 43}, Batches.share(order, 0, 3)); // padded to 6: 40..44,40
+        assertArrayEquals(new int[] {42, 40}, Batches.share(order, 2, 3));
+        assertSame(order, Batches.share(order, 0, 1));
+        assertEquals(3, Batches.shareSize(5, 2));
+        assertEquals(2, Batches.shareSize(4, 2));
+
+        ImageSet set = numbered(101);
+        List<Integer> single = indices(Batches.training(set, 17, 7, 3, false)).stream().flatMap(List::stream).toList();
+        List<Integer> rank0 = indices(Batches.training(set, 17, 7, 3, false, false, 0, 0, 2)).stream().flatMap(List::stream).toList();
+        List<Integer> rank1 = indices(Batches.training(set, 17, 7, 3, false, false, 0, 1, 2)).stream().flatMap(List::stream).toList();
+        assertEquals(51, rank0.size());
+        assertEquals(51, rank1.size(), "both ranks take the same number of batches, so their collectives pair up");
+        for (int k = 0; k < 51; k++) {
+            assertEquals(single.get(2 * k), rank0.get(k), "rank 0 takes even positions of the single-process order");
+            assertEquals(single.get((2 * k + 1) % 101), rank1.get(k), "rank 1 the odd ones, wrapping to the start for the pad");
+        }
+        assertEquals(single, indices(Batches.training(set, 17, 7, 3, false, false, 0, 0, 1)).stream().flatMap(List::stream).toList(),
+                "rank 0 of one is the single-process pass");
+    }
+
+    @Test
+    void eachRankAugmentsFromItsOwnStreamAndRankZeroFromTheRunsSeed() {
+        assertEquals(123, Batches.seedForRank(123, 0));
+        assertNotEquals(Batches.seedForRank(123, 1), Batches.seedForRank(123, 2));
+        assertNotEquals(123, Batches.seedForRank(123, 1));
+        ImageSet set = numbered(20);
+        // the same images (a world of one for both) cropped and flipped from rank 0's and rank 1's streams
+        try (Batches single = Batches.training(set, 20, 3, 0, true, false, 0);
+             Batches asRank0 = Batches.training(set, 20, 3, 0, true, false, 0, 0, 1)) {
+            assertArrayEquals(single.next().images(), asRank0.next().images());
+        }
+    }
+
+    @Test
     void aLastBatchOfOneImageIsDropped() {
         assertEquals(2, Batches.batchCount(65, 32));
         assertEquals(3, Batches.batchCount(66, 32));

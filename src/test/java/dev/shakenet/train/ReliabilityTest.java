@@ -141,7 +141,7 @@ class ReliabilityTest {
              NonFiniteGuard guard = new NonFiniteGuard(c.nonfinite(), c.nonfinitePatience(), Device.CPU,
                      List.copyOf(training.model().namedBuffers().values()), u -> "update " + (u + 1), "Likely fixes: ...");
              TensorScope scope = TensorScope.open()) {
-            TrainStep step = new TrainStep(training, guard);
+            TrainStep step = new TrainStep(training, guard, DataParallel.single());
             float[] pixels = new float[4 * 3 * 32 * 32];
             for (int i = 0; i < pixels.length; i++) pixels[i] = (float) Math.sin(i);
             Tensor labels = Tensor.fromLongs(new long[] {0, 1, 2, 3}, 4);
