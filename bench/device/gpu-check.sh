@@ -5,7 +5,8 @@
 # from Python (bench/compare.sh). Needs .device/ from bench/device/pack.sh (carry it).
 # Results go to $OUT (the device tool's folder, which returns at most 8 files), else to
 # device-out/: cmake.log, tests.log, runs.jsonl (each run's full compare.sh output on one line),
-# summary.jsonl (one line a run) and errors.log. DEVICE, WIDTHS, PRECISIONS,
+# summary.jsonl (one line a run), errors.log, and the data-parallel smoke test's distributed.log
+# and distributed-2.json / distributed-1.json (two Gloo workers on one GPU, one process alone). DEVICE, WIDTHS, PRECISIONS,
 # STEPS and WARMUP narrow it, PYTHON names the Python with torch (a dry run on a development
 # machine: PYTHON=/usr/bin/python3 DEVICE=cpu WIDTHS=32 PRECISIONS=fp32 STEPS=3).
 set -uo pipefail
@@ -37,7 +38,16 @@ log "CUDA tests"
   --select-class dev.shakenet.torch.CudaTest --select-class dev.shakenet.nn.ShakeResNetCudaTest \
   --select-method 'dev.shakenet.torch.NonFiniteTest#countsTheStepsWithAnInfOrNanAndKeepsTheFirst(java.lang.String)' \
   --select-method 'dev.shakenet.train.TrainerTest#aTinyShakeShakeNetMemorizes64Images(java.lang.String, java.lang.String)' \
+  --select-method 'dev.shakenet.torch.CollectivesTest#cudaTensorsGoThroughEachBuiltBackend(dev.shakenet.torch.ProcessGroup$Backend)' \
   2>&1 | tee "$out/tests.log" | grep -vE '^\s*$' | tail -40
+
+log "distributed smoke test: two Gloo workers sharing cuda:0, then one process alone (the ratio)"
+for n in 2 1; do
+  timeout 240 bin/shakenet bench --nproc-per-node "$n" --config config/cpu-quick.json --set device=cuda:0 --set distributed.backend=gloo \
+    --set data.path=/nonexistent --steps "${STEPS:-30}" --warmup "${WARMUP:-10}" --out "$out/distributed-$n.json" >>"$out/distributed.log" 2>&1 \
+    || { log "distributed bench with $n process(es) failed:"; tail -20 "$out/distributed.log"; }
+done
+tail -c 400 "$out"/distributed-2.json 2>/dev/null; echo
 
 log "benchmarks, side by side with PyTorch from Python"
 summary="$out/summary.jsonl" runs="$out/runs.jsonl" errors="$out/errors.log"

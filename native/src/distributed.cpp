@@ -20,6 +20,15 @@
 #ifdef SHAKENET_WITH_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
+#include <torch/version.h>
+
+// libtorch 2 split the backends (Gloo, NCCL) from the ProcessGroup front end; the collectives
+// called here are the same on both.
+#if TORCH_VERSION_MAJOR >= 2
+using GroupBackend = c10d::Backend;
+#else
+using GroupBackend = c10d::ProcessGroup;
+#endif
 
 struct sn_store {
   c10::intrusive_ptr<c10d::Store> store;
@@ -27,7 +36,7 @@ struct sn_store {
 };
 
 struct sn_process_group {
-  c10::intrusive_ptr<c10d::ProcessGroup> group;
+  c10::intrusive_ptr<GroupBackend> group;
   c10::intrusive_ptr<c10d::Store> store;  // kept alive as long as the group
   int32_t world_size = 1;
   bool gloo = true;
@@ -92,7 +101,7 @@ void check_membership(c10d::Store& store, int32_t rank, int32_t world_size, doub
   }
 }
 
-c10::intrusive_ptr<c10d::ProcessGroup> gloo_group(const c10::intrusive_ptr<c10d::Store>& store, int32_t rank, int32_t world_size,
+c10::intrusive_ptr<GroupBackend> gloo_group(const c10::intrusive_ptr<c10d::Store>& store, int32_t rank, int32_t world_size,
                                                   std::chrono::milliseconds timeout, const char* gloo_host) {
   auto options = c10d::ProcessGroupGloo::Options::create(timeout);
   const char* interface = std::getenv("GLOO_SOCKET_IFNAME");
@@ -107,7 +116,7 @@ c10::intrusive_ptr<c10d::ProcessGroup> gloo_group(const c10::intrusive_ptr<c10d:
   return c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world_size, options);
 }
 
-c10::intrusive_ptr<c10d::ProcessGroup> nccl_group(const c10::intrusive_ptr<c10d::Store>& store, int32_t rank, int32_t world_size,
+c10::intrusive_ptr<GroupBackend> nccl_group(const c10::intrusive_ptr<c10d::Store>& store, int32_t rank, int32_t world_size,
                                                   std::chrono::milliseconds timeout) {
 #ifdef SHAKENET_WITH_NCCL
   // A collective that outlives the timeout raises in wait() instead of the watchdog ending the process.

@@ -33,13 +33,20 @@ public final class ResolvedRun {
 
     /**
      * Resolves {@code config} for rank {@code worker.rank()} of a data-parallel run: a CUDA
-     * device left to choose ("auto", "cuda") becomes cuda:LOCAL_RANK, one GPU per local rank; a
-     * device named in full (cuda:N, cpu) is kept, so several ranks can share one GPU.
+     * device left to choose ("auto", "cuda") becomes cuda:LOCAL_RANK, one GPU per local rank (or
+     * the only GPU a worker sees); a device named in full (cuda:N, cpu) is kept, so several ranks
+     * can share one GPU.
      */
     public static ResolvedRun of(RunConfig config, WorkerEnvironment worker) {
         Device device = Devices.resolve(config);
         if (device.isCuda() && ("auto".equals(config.device()) || "cuda".equals(config.device()))) {
-            device = Devices.resolve("cuda:" + worker.localRank());
+            // a worker that sees one GPU (Slurm's --gpus-per-task=1, CUDA_VISIBLE_DEVICES) takes it
+            int visible = dev.shakenet.torch.Torch.cudaDeviceCount();
+            if (visible > 1 && worker.localRank() >= visible) {
+                throw new ConfigException("local rank " + worker.localRank() + " has no GPU of its own: this machine shows " + visible
+                        + " (cuda:0.." + (visible - 1) + "); start at most " + visible + " processes per machine, or name the device (device cuda:N)");
+            }
+            device = Devices.resolve("cuda:" + (visible == 1 ? 0 : worker.localRank()));
         }
         return new ResolvedRun(config, device, ProcessSettings.engine(config, device), worker.rank(), worker.worldSize());
     }

@@ -134,6 +134,29 @@ class CollectivesTest {
         }
     }
 
+    /** On a GPU (gpu-check.sh selects it): CUDA tensors through Gloo, and through NCCL where this build has it; a world of one. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(ProcessGroup.Backend.class)
+    void cudaTensorsGoThroughEachBuiltBackend(ProcessGroup.Backend backend) {
+        Cuda.assumeAvailable();
+        org.junit.jupiter.api.Assumptions.assumeTrue(ProcessGroup.backends().contains(backend), backend + " is not in this build");
+        Device gpu = Device.cuda(0);
+        try (Store store = Store.hostTcp(HOST, 0, Duration.ofSeconds(20));
+             ProcessGroup alone = ProcessGroup.join(store, "/cuda", backend, 0, 1, Duration.ofSeconds(20), HOST);
+             TensorScope scope = TensorScope.open()) {
+            Tensor a = Tensor.fromFloats(new float[] {1, 2, 3}, 3).to(gpu), b = Tensor.fromDoubles(new double[] {4, 5}, 2).to(gpu);
+            alone.allreduceSum(List.of(a, b), 8); // a world of one: the sum is the tensor itself, bucket by bucket
+            assertArrayEquals(new float[] {1, 2, 3}, a.toFloatArray());
+            Tensor p = Tensor.fromFloats(new float[] {7, 8}, 2).to(gpu).requiresGrad(true);
+            p.mul(Tensor.fromFloats(new float[] {2, 6}, 2).to(gpu)).sum().backward();
+            alone.averageGradients(List.of(p), 1 << 20);
+            assertArrayEquals(new float[] {2, 6}, p.grad().toFloatArray());
+            alone.broadcast(List.of(b), 0, 1 << 20);
+            alone.barrier();
+            assertArrayEquals(new double[] {4, 5}, b.toDoubleArray());
+        }
+    }
+
     @Test
     void aBoolTensorIsRefusedNamingItsPlaceInTheList() {
         try (Store store = Store.hostTcp(HOST, 0, Duration.ofSeconds(3));
