@@ -7,7 +7,15 @@ import dev.shakenet.train.ConfigLoader;
 import dev.shakenet.train.DataSource;
 import dev.shakenet.train.ResolvedRun;
 import dev.shakenet.train.RunConfig;
+import dev.shakenet.bench.DataParallelBenchmark;
+import dev.shakenet.data.ImageSet;
+import dev.shakenet.distributed.LocalLauncher;
+import dev.shakenet.distributed.WorkerEnvironment;
+import dev.shakenet.train.DataParallel;
 import java.nio.file.Path;
+import java.util.Optional;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -53,9 +61,24 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "FILE", description = "also write the JSON to FILE")
     Path out;
 
+    @Option(names = RankCommand.OPTION, paramLabel = "N", converter = PositiveInt.class,
+            description = "time the data-parallel training step instead: N processes of this machine (1: one process alone, "
+                    + "for comparison), each with the config's batch_size and threads; images/s of all ranks and the gradient "
+                    + "allreduce's time per step")
+    Integer nprocPerNode;
+
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
         RunConfig config = ConfigLoader.load(configFile, overrides.values);
+        Optional<WorkerEnvironment> worker = WorkerEnvironment.current(config.distributed());
+        if (nprocPerNode != null && worker.isEmpty() && nprocPerNode > 1) {
+            return LocalLauncher.run(RankCommand.forThisJvm("bench", spec.commandLine().getParseResult().expandedArgs()), nprocPerNode,
+                    LocalLauncher.GRACE, System.out, System.err);
+        }
+        if (nprocPerNode != null || worker.isPresent()) return dataParallel(config, worker);
         ResolvedRun run = ResolvedRun.of(config);
         Cifar10.Splits data;
         String source;
@@ -68,9 +91,27 @@ final class BenchCommand implements Callable<Integer> {
             source = "synthetic (no CIFAR-10 at " + config.data().path() + ")";
         }
         Map<String, Object> report = Benchmark.run(run, data, source, steps, warmup, profile);
+        print(report);
+        return 0;
+    }
+
+    /** This process's part of the data-parallel benchmark (alone when {@code worker} is empty); rank 0 prints. */
+    private int dataParallel(RunConfig config, Optional<WorkerEnvironment> worker) throws Exception {
+        ResolvedRun run = worker.map(w -> ResolvedRun.of(config, w)).orElseGet(() -> ResolvedRun.of(config));
+        try (DataParallel dp = worker.isPresent() ? DataParallel.join(worker.get(), config.distributed(), run.device()) : DataParallel.single()) {
+            boolean real = Cifar10.find(Path.of(config.data().path())) != null;
+            ImageSet train = real ? DataSource.load(new RunConfig.Data(config.data().path(), false, config.data().augment(), 0, 0)).train()
+                    : Benchmark.synthetic(config.batchSize() * dp.worldSize() * (steps + warmup), 1);
+            String source = real ? "cifar-10 at " + config.data().path() : "synthetic (no CIFAR-10 at " + config.data().path() + ")";
+            Map<String, Object> report = DataParallelBenchmark.run(run, dp, train, source, steps, warmup);
+            if (dp.isLeader()) print(report);
+        }
+        return 0;
+    }
+
+    private void print(Map<String, Object> report) throws java.io.IOException {
         String json = ConfigLoader.JSON.writeValueAsString(report);
         System.out.println(json);
         if (out != null) AtomicFiles.writeString(out, json + "\n");
-        return 0;
     }
 }

@@ -1,5 +1,6 @@
 package dev.shakenet.cli;
 
+import dev.shakenet.distributed.LocalLauncher;
 import dev.shakenet.train.TrainingRun;
 import java.nio.file.Path;
 import java.util.List;
@@ -22,6 +23,9 @@ import picocli.CommandLine.Spec;
             "",
             "--resume continues a run from its newest checkpoint, with the run's config.json (or --config) and the --set "
                     + "changes; a change of the model's shape is refused, other changes (more epochs, say) are logged.",
+            "",
+            "--nproc-per-node N trains on N processes of this machine, data-parallel, as torchrun --nproc-per-node N "
+                    + "would start them: each line they print begins with [rank r], and when one fails the others are stopped.",
             ""})
 final class TrainCommand implements Callable<Integer> {
     @Mixin
@@ -39,11 +43,24 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     ConfigOverrides overrides;
 
+    @Option(names = RankCommand.OPTION, paramLabel = "N", converter = PositiveInt.class,
+            description = "train on N data-parallel processes (ranks) of this machine, like torchrun --nproc-per-node N")
+    Integer nprocPerNode;
+
     @Override
     public Integer call() throws Exception {
         if (resume == null && configFile == null) {
             throw new ParameterException(spec.commandLine(),
                     "--config <file.json> is required (or --resume <run folder>), e.g. --config config/cpu-quick.json");
+        }
+        if (nprocPerNode != null) {
+            String refusal = RankCommand.refusal(System.getenv());
+            if (refusal != null) throw new ParameterException(spec.commandLine(), refusal);
+            if (nprocPerNode > 1) {
+                // this command does not train: it runs itself again as each rank (without the option), as torchrun would
+                List<String> rank = RankCommand.forThisJvm("train", spec.commandLine().getParseResult().expandedArgs());
+                return LocalLauncher.run(rank, nprocPerNode, LocalLauncher.GRACE, System.out, System.err);
+            }
         }
         List<String> argv = spec.commandLine().getParseResult().originalArgs();
         TrainingRun.Outcome outcome = resume == null ? TrainingRun.start(configFile, overrides.values, argv)

@@ -22,9 +22,24 @@ import java.util.Optional;
 public record WorkerEnvironment(String launcher, int rank, int worldSize, int localRank, String masterAddr, int masterPort,
                                 boolean agentStore, String storePrefix) {
 
+    /** Set by ShakeNet's own launcher (train --nproc-per-node) for its ranks, to its name. */
+    public static final String LAUNCHER_VARIABLE = "SHAKENET_LAUNCHER";
+    /** {@link #launcher()} for a rank of train --nproc-per-node. */
+    public static final String LOCAL_LAUNCHER = "shakenet";
+
     /** The store prefix torchrun's own workers use, for restart {@code attempt}. */
     public static String agentPrefix(int attempt) {
         return "/worker/attempt_" + attempt;
+    }
+
+    /** Whether ShakeNet's own launcher started this rank (it prefixes every output line with the rank). */
+    public boolean underLocalLauncher() {
+        return LOCAL_LAUNCHER.equals(launcher);
+    }
+
+    /** How to start the run again the way it was started, for messages: "train --resume X" plus this. */
+    public String relaunchHint() {
+        return underLocalLauncher() ? " --nproc-per-node " + worldSize : " (under " + launcher + ", as the run was started)";
     }
 
     /** Rank 0: the one that writes the run's files. */
@@ -53,7 +68,8 @@ public record WorkerEnvironment(String launcher, int rank, int worldSize, int lo
         int local = env.containsKey("LOCAL_RANK") ? nonNegative(env, "LOCAL_RANK") : 0;
         boolean agent = "true".equalsIgnoreCase(env.getOrDefault("TORCHELASTIC_USE_AGENT_STORE", "false"));
         String prefix = agent ? agentPrefix(env.containsKey("TORCHELASTIC_RESTART_COUNT") ? nonNegative(env, "TORCHELASTIC_RESTART_COUNT") : 0) : null;
-        return Optional.of(new WorkerEnvironment("torchrun", rank, world, local, address(env, config), port(env, config), agent, prefix));
+        String launcher = env.getOrDefault(LAUNCHER_VARIABLE, "torchrun");
+        return Optional.of(new WorkerEnvironment(launcher, rank, world, local, address(env, config), port(env, config), agent, prefix));
     }
 
     private static Optional<WorkerEnvironment> fromSlurm(Map<String, String> env, RunConfig.Distributed config) {

@@ -53,6 +53,13 @@ public final class DataParallel implements AutoCloseable {
             ProcessGroup group = ProcessGroup.join(store, env.storePrefix(), backend, env.rank(), env.worldSize(), timeout,
                     isLoopback(env.masterAddr()) ? "127.0.0.1" : null);
             return new DataParallel(env, store, group, Math.max(1, Math.round(config.bucketMb() * (1 << 20))), device);
+        } catch (dev.shakenet.torch.TorchException e) {
+            store.close();
+            if (env.launcher().equals("slurm") && e.getMessage().contains("did not join")) {
+                throw new dev.shakenet.torch.TorchException(e.kind(), e.getMessage() + ". Under Slurm every rank is an srun task: "
+                        + "bin/shakenet run directly in a batch script is one process, however many tasks the job has");
+            }
+            throw e;
         } catch (RuntimeException e) {
             store.close();
             throw e;
@@ -110,6 +117,11 @@ public final class DataParallel implements AutoCloseable {
     /** Who launched this process ("torchrun", "slurm"), or null alone. */
     public String launcher() {
         return env == null ? null : env.launcher();
+    }
+
+    /** What follows "shakenet train --resume RUN" in advice, so that the run starts again as it was started ("" alone). */
+    public String resumeHint() {
+        return env == null ? "" : env.relaunchHint();
     }
 
     /** Replaces every parameter's gradient by its mean over the ranks. */

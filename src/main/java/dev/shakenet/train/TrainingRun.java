@@ -64,7 +64,7 @@ public final class TrainingRun {
     private static DataParallel join(Optional<WorkerEnvironment> worker, ResolvedRun run) {
         if (worker.isEmpty()) return DataParallel.single();
         WorkerEnvironment w = worker.get();
-        if (!w.isLeader()) ThreadContext.put("rank", "rank " + w.rank() + ": "); // its log lines say whose they are
+        if (!w.isLeader() && !w.underLocalLauncher()) ThreadContext.put("rank", "rank " + w.rank() + ": "); // its log lines say whose they are
         LOG.info("rank {} of {} ({}): joining the store at {}:{}{}", w.rank(), w.worldSize(), w.launcher(), w.masterAddr(), w.masterPort(),
                 w.agentStore() ? " (the launcher's)" : w.isLeader() ? " (hosting it)" : "");
         return DataParallel.join(w, run.config().distributed(), run.device());
@@ -150,7 +150,7 @@ public final class TrainingRun {
                                  List<String> command, DataParallel dp) throws IOException {
         RunConfig config = run.config();
         if (dp.isLeader()) RunDirectory.writeConfig(runDir, config);
-        Thread onStop = stopOnSignal(runDir);
+        Thread onStop = stopOnSignal(runDir, dp.resumeHint());
         Trainer trainer = null;
         try (Trainer t = new Trainer(run, data, runDir, checkpoint, dp)) {
             trainer = t;
@@ -165,8 +165,8 @@ public final class TrainingRun {
         } catch (StopRequest.Stopped e) {
             Path last = trainer == null ? null : trainer.lastCheckpoint();
             if (dp.isLeader()) {
-                LOG.info("stopped by {}{}. Continue with: shakenet train --resume {}", e.reason(),
-                        last == null ? " before the first checkpoint" : "; newest checkpoint " + last, runDir);
+                LOG.info("stopped by {}{}. Continue with: shakenet train --resume {}{}", e.reason(),
+                        last == null ? " before the first checkpoint" : "; newest checkpoint " + last, runDir, dp.resumeHint());
             } else {
                 LOG.info("stopped by {}, with rank 0", e.reason());
             }
@@ -176,7 +176,7 @@ public final class TrainingRun {
             return Outcome.NON_FINITE;
         } catch (FileWriteException e) {
             if (runDir == null) throw e;
-            throw e.withAdvice(afterFailedWrite(runDir));
+            throw e.withAdvice(afterFailedWrite(runDir, dp.resumeHint()));
         } finally {
             StopRequest.disarm();
             StopRequest.done();
@@ -190,9 +190,10 @@ public final class TrainingRun {
     }
 
     /** What to do after a checkpoint or metrics line could not be written: the newest checkpoint is where a resume continues. */
-    private static String afterFailedWrite(Path runDir) throws IOException {
+    private static String afterFailedWrite(Path runDir, String resumeHint) throws IOException {
         return Checkpoints.latest(runDir)
-                .map(f -> "the previous checkpoint " + f.getFileName() + " is intact; free space, then continue with: shakenet train --resume " + runDir)
+                .map(f -> "the previous checkpoint " + f.getFileName() + " is intact; free space, then continue with: shakenet train --resume " + runDir
+                        + resumeHint)
                 .orElse("the run has no checkpoint yet; free space, then start it again in a new folder (--set output=<folder>)");
     }
 
@@ -200,12 +201,12 @@ public final class TrainingRun {
      * SIGINT and SIGTERM go to StopRequest; a JVM shutdown for another cause runs this hook, which
      * lets the training thread write its checkpoint and leave libtorch before the JVM exits.
      */
-    private static Thread stopOnSignal(Path runDir) {
+    private static Thread stopOnSignal(Path runDir, String resumeHint) {
         StopRequest.arm();
         Thread onStop = new Thread(() -> {
             boolean clean = StopRequest.requestAndWait(120);
             System.err.println("\nshakenet: stopped" + (clean ? "" : " (training did not reach a step boundary in time)")
-                    + (runDir == null ? "" : ". Continue with: shakenet train --resume " + runDir));
+                    + (runDir == null ? "" : ". Continue with: shakenet train --resume " + runDir + resumeHint));
         });
         Runtime.getRuntime().addShutdownHook(onStop);
         return onStop;

@@ -39,6 +39,7 @@ class CompletionScriptTest {
         assertEquals("train eval export plot bench info help", complete("shakenet "));
         assertEquals("train", complete("shakenet tr"));
         assertEquals("--config", complete("shakenet train --con"));
+        assertEquals("--nproc-per-node", complete("shakenet train --np"));
         assertEquals("text json both", complete("shakenet eval --format "));
         assertEquals("auto cpu cuda", complete("bin/shakenet eval --device "));
         String benchOptions = complete("shakenet bench --");
