@@ -23,9 +23,14 @@ class NprocPerNodeTrainingTest {
 
     /** {@code shakenet train --nproc-per-node 2 args} in a JVM of its own, its output (both streams) in {@code log}. */
     Process launch(Path log, String... args) throws IOException {
+        return launch(2, log, args);
+    }
+
+    /** The same with {@code nproc} ranks (1: one process training alone). */
+    Process launch(int nproc, Path log, String... args) throws IOException {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-Dshakenet.library=" + System.getProperty("shakenet.library"),
-                "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "train", "--nproc-per-node", "2"));
+                "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "train", "--nproc-per-node", String.valueOf(nproc)));
         command.addAll(List.of(args));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().remove("RANK");
@@ -126,6 +131,19 @@ class NprocPerNodeTrainingTest {
         }
         assertTrue(Files.readString(resumeLog).contains("resuming after epoch " + epochs), Files.readString(resumeLog));
         assertEquals(epochs + 1, Files.readAllLines(run.resolve("metrics.jsonl")).size(), "one line per epoch, none twice");
+
+        // and on with one process: allowed, with a warning about the global batch
+        Path aloneLog = tmp.resolve("alone.txt");
+        Process alone = launch(1, aloneLog, "--resume", run.toString(), "--set", "epochs=" + (epochs + 2));
+        try {
+            assertTrue(alone.waitFor(200, TimeUnit.SECONDS), "the run goes on alone");
+            assertEquals(0, alone.exitValue(), Files.readString(aloneLog));
+        } finally {
+            stop(alone);
+        }
+        assertTrue(Files.readString(aloneLog).contains("the checkpoint was trained by 2 process(es), this run has 1: batch_size 8 per process "
+                + "makes 8 images per step (it was 16)"), Files.readString(aloneLog));
+        assertEquals(epochs + 2, Files.readAllLines(run.resolve("metrics.jsonl")).size());
     }
 
     /** The RANK a process of ours was started with (from /proc), or -1. */
