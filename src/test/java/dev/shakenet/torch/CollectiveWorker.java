@@ -10,7 +10,7 @@ import java.util.stream.Collectors;
  * One rank of a {@link CollectivesTest} run, started as its own JVM. Arguments: scenario, rank,
  * world size, host, port, timeout in seconds, store ("host": this rank hosts the TCPStore on
  * {@code port}, 0 for a free one, and prints {@code port=N}; "client": it reaches the store at
- * {@code port}) and the group's prefix ("-" for none).
+ * {@code port}; "file:PATH": a FileStore at PATH) and the group's prefix ("-" for none).
  *
  * <p>Results go to stdout as {@code label=v1,v2,...} lines; a failure as {@code error=message}
  * with exit status 3. Rank r contributes its inputs times 10^r, so the test can tell a sum
@@ -29,11 +29,13 @@ public final class CollectiveWorker {
         int port = Integer.parseInt(args[4]);
         Duration timeout = Duration.ofMillis((long) (Double.parseDouble(args[5]) * 1000));
         boolean hostStore = args[6].equals("host");
+        java.nio.file.Path storeFile = args[6].startsWith("file:") ? java.nio.file.Path.of(args[6].substring(5)) : null;
         String prefix = args[7].equals("-") ? null : args[7];
         Torch.setNumThreads(1); // two ranks share a 2-core machine
         long start = System.nanoTime();
         int status = 0;
-        try (Store store = hostStore ? Store.hostTcp(host, port, timeout) : Store.connectTcp(host, port, timeout)) {
+        try (Store store = storeFile != null ? Store.file(storeFile, world, timeout)
+                : hostStore ? Store.hostTcp(host, port, timeout) : Store.connectTcp(host, port, timeout)) {
             if (hostStore) print("port", String.valueOf(store.port()));
             long joinStart = System.nanoTime();
             try (ProcessGroup group = ProcessGroup.join(store, prefix, ProcessGroup.Backend.GLOO, rank, world, timeout, host)) {

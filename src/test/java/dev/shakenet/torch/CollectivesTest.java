@@ -116,6 +116,15 @@ class CollectivesTest {
     }
 
     @Test
+    void twoRanksMeetInAFileStoreOnASharedPath() throws Exception {
+        String store = "file:" + tmp.resolve("rendezvous");
+        Worker r0 = start("barrier", 0, 2, 0, 30, store, "-");
+        Worker r1 = start("barrier", 1, 2, 0, 30, store, "-");
+        assertDoubles(r0.finish(60, 0), "sum", 11, 22);
+        assertDoubles(r1.finish(60, 0), "sum", 11, 22);
+    }
+
+    @Test
     void glooIsBuiltIn() {
         assertTrue(ProcessGroup.backends().contains(ProcessGroup.Backend.GLOO), ProcessGroup.backends().toString());
     }
