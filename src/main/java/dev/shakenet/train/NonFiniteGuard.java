@@ -13,7 +13,9 @@ import java.util.function.LongFunction;
  * and read where the trainer synchronises anyway (a progress report, the end of the epoch, a
  * checkpoint), and the run ends there. {@code skip}: read every step, as GradScaler does (one
  * synchronisation per CUDA step); the update is dropped and the batch norm statistics that
- * batch moved are put back; the run ends after {@code patience} such steps in a row.
+ * batch moved are put back; the run ends after {@code patience} such steps in a row. In a
+ * data-parallel run a step is skipped on every rank when any rank saw an inf or NaN, so the ranks
+ * keep applying the same updates.
  */
 final class NonFiniteGuard implements AutoCloseable {
     private final RunConfig.NonFinitePolicy policy;
@@ -24,6 +26,7 @@ final class NonFiniteGuard implements AutoCloseable {
     private final List<Tensor> savedStatistics; // skip: their values before the step
     private final LongFunction<String> describeStep;
     private final String fixes;
+    private final DataParallel dp;
     private long recorded;
     private int streak;
 
@@ -33,6 +36,13 @@ final class NonFiniteGuard implements AutoCloseable {
      */
     NonFiniteGuard(RunConfig.NonFinitePolicy policy, int patience, Device device, List<Tensor> statistics, LongFunction<String> describeStep,
                    String fixes) {
+        this(policy, patience, device, statistics, describeStep, fixes, DataParallel.single());
+    }
+
+    /** As above, for rank {@code dp.rank()} of a data-parallel run. */
+    NonFiniteGuard(RunConfig.NonFinitePolicy policy, int patience, Device device, List<Tensor> statistics, LongFunction<String> describeStep,
+                   String fixes, DataParallel dp) {
+        this.dp = dp;
         this.fixes = fixes;
         this.policy = policy;
         this.patience = patience;
@@ -61,11 +71,12 @@ final class NonFiniteGuard implements AutoCloseable {
         record.record(step, values, gradientsOf);
         if (policy == RunConfig.NonFinitePolicy.STOP) return true;
         long now = record.read().steps();
-        if (now == recorded) {
+        boolean bad = dp.any(now != recorded); // every rank skips together, or none does
+        recorded = now;
+        if (!bad) {
             streak = 0;
             return true;
         }
-        recorded = now;
         for (int i = 0; i < restorable.size(); i++) restorable.get(i).copyFrom(savedStatistics.get(i));
         if (++streak >= patience) {
             throw new NonFiniteException("the loss, gradients or batch norm statistics held inf or NaN in " + streak + " steps in a row (nonfinite_patience), the last at "

@@ -37,8 +37,8 @@ public final class TrainStep implements AutoCloseable {
     /** As above, as rank {@code dp.rank()} of a data-parallel run (the benchmark's). */
     public TrainStep(TrainingModel training, DataParallel dp) {
         this(training, new NonFiniteGuard(training.config().nonfinite(), training.config().nonfinitePatience(), training.device(),
-                List.copyOf(training.model().namedBuffers().values()), step -> "update " + (step + 1), "Likely fixes: a lower optimizer.lr, a warm-up (schedule.warmup_epochs)"), true,
-                dp);
+                List.copyOf(training.model().namedBuffers().values()), step -> "update " + (step + 1), "Likely fixes: a lower optimizer.lr, a warm-up (schedule.warmup_epochs)",
+                dp), true, dp);
     }
 
     /** With the trainer's guard, which outlives the step. */

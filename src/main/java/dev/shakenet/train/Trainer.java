@@ -82,7 +82,7 @@ public final class Trainer implements AutoCloseable {
             evaluator = new Evaluator(training.forwardPass(), config.evalBatchSize());
             guard = new NonFiniteGuard(config.nonfinite(), config.nonfinitePatience(), device, List.copyOf(model.namedBuffers().values()),
                     this::describeUpdate, "Likely fixes: a lower optimizer.lr, a warm-up (schedule.warmup_epochs)"
-                            + (config.precision() == Precision.FP32 ? "" : ", precision fp32"));
+                            + (config.precision() == Precision.FP32 ? "" : ", precision fp32"), dp);
             step = new TrainStep(training, guard, dp);
             checkpoints = dp.isLeader() ? new Checkpoints(runDir, config.checkpoint().keepLast(), config.checkpoint().keepBest()) : null;
             progress = Progress.forConsole(config.epochs(), config.logInterval());

@@ -32,10 +32,24 @@ class DataParallelTest {
     @Test
     @Timeout(180)
     void twoRanksStepAsOneProcessAveragingTheirHalfBatchesGradients() throws Exception {
-        int steps = 4;
+        compare(4, -1);
+    }
+
+    @Test
+    @Timeout(180)
+    void aStepWithNaNOnOneRankIsSkippedOnBothUnderNonfiniteSkip() throws Exception {
+        compare(4, 1);
+        for (int rank = 0; rank < 2; rank++) {
+            assertEquals(List.of("skipped 1"), Files.readAllLines(tmp.resolve("out" + rank + ".txt")).stream().filter(l -> l.startsWith("skipped")).toList(),
+                    "rank " + rank + " skips exactly the step whose images were NaN on rank 1");
+        }
+    }
+
+    /** Runs two ranks for {@code steps} steps (rank 1's images NaN at {@code nanStep} unless negative) and checks them against one process. */
+    private void compare(int steps, int nanStep) throws Exception {
         List<Process> workers = new ArrayList<>();
         try (Store store = Store.hostTcp("127.0.0.1", 0, Duration.ofSeconds(60))) {
-            for (int rank = 0; rank < 2; rank++) workers.add(worker(rank, store.port(), steps));
+            for (int rank = 0; rank < 2; rank++) workers.add(worker(rank, store.port(), steps, nanStep));
             for (int rank = 0; rank < 2; rank++) {
                 Process p = workers.get(rank);
                 assertTrue(p.waitFor(150, TimeUnit.SECONDS), "rank " + rank + " finishes");
@@ -45,7 +59,7 @@ class DataParallelTest {
             workers.forEach(Process::destroyForcibly);
         }
         Map<String, Tensor> rank0 = TensorFiles.load(tmp.resolve("rank0.pt")), rank1 = TensorFiles.load(tmp.resolve("rank1.pt"));
-        Map<String, float[]> reference = reference(steps);
+        Map<String, float[]> reference = reference(steps, nanStep);
         assertEquals(reference.keySet(), rank0.keySet());
         double largest = 0;
         for (String name : reference.keySet()) {
@@ -64,12 +78,13 @@ class DataParallelTest {
         System.out.println("data-parallel vs one process: largest parameter difference " + largest);
     }
 
-    /** One process: per step, both ranks' half-batches forward separately, the mean of their gradients, one SGD step. */
-    private static Map<String, float[]> reference(int steps) throws Exception {
+    /** One process: per step (but {@code skipped}), both ranks' half-batches forward separately, the mean of their gradients, one SGD step. */
+    private static Map<String, float[]> reference(int steps, int skipped) throws Exception {
         RunConfig config = DataParallelWorker.config();
         try (TrainingModel training = TrainingModel.create(ResolvedRun.of(config))) {
             Torch.setNumThreads(1);
             for (int k = 0; k < steps; k++) {
+                if (k == skipped) continue;
                 try (TensorScope scope = TensorScope.open()) {
                     training.model().zeroGrad();
                     for (int rank = 0; rank < 2; rank++) {
@@ -86,11 +101,11 @@ class DataParallelTest {
         }
     }
 
-    private Process worker(int rank, int port, int steps) throws Exception {
+    private Process worker(int rank, int port, int steps, int nanStep) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         return new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Dshakenet.library=" + NativeLibrary.path(), "-cp",
                 System.getProperty("java.class.path"), DataParallelWorker.class.getName(), String.valueOf(rank), "2", String.valueOf(port),
-                String.valueOf(steps), tmp.resolve("rank" + rank + ".pt").toString())
+                String.valueOf(steps), tmp.resolve("rank" + rank + ".pt").toString(), String.valueOf(nanStep))
                 .redirectErrorStream(true).redirectOutput(tmp.resolve("out" + rank + ".txt").toFile()).start();
     }
 }

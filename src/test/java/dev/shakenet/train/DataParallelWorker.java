@@ -16,7 +16,8 @@ import java.util.List;
  * test hosts (as torchrun's workers join the agent's), runs K training steps on its half of each
  * step's batch through TrainStep, and saves its parameters.
  * <p>
- * Arguments: rank, world size, store port, steps, output file.
+ * Arguments: rank, world size, store port, steps, output file, and optionally a step at which
+ * rank 1's images are NaN (under nonfinite: skip); it prints "skipped K" for each step not applied.
  */
 public final class DataParallelWorker {
     /** Tiny, and without randomness in the model (shake "even" both ways), so one process can redo it. */
@@ -28,7 +29,8 @@ public final class DataParallelWorker {
     public static void main(String[] args) throws Exception {
         int rank = Integer.parseInt(args[0]), world = Integer.parseInt(args[1]), port = Integer.parseInt(args[2]), steps = Integer.parseInt(args[3]);
         Path out = Path.of(args[4]);
-        RunConfig config = config();
+        int nanStep = args.length > 5 ? Integer.parseInt(args[5]) : -1;
+        RunConfig config = nanStep < 0 ? config() : config("nonfinite=skip");
         WorkerEnvironment env = new WorkerEnvironment("test", rank, world, rank, "127.0.0.1", port, true, WorkerEnvironment.agentPrefix(0));
         ResolvedRun run = ResolvedRun.of(config, env);
         try (DataParallel dp = DataParallel.join(env, config.distributed(), run.device()); TrainingModel training = TrainingModel.create(run);
@@ -36,7 +38,11 @@ public final class DataParallelWorker {
             dp.copyFromLeader(training.model().stateDict().values());
             for (int k = 0; k < steps; k++) {
                 try (TensorScope scope = TensorScope.open()) {
-                    step.run(new ForwardPass.DeviceBatch(images(k, rank, config.batchSize()), labels(k, rank, config.batchSize())), LR, k);
+                    Tensor images = k == nanStep && rank == 1 ? Tensor.full(Double.NaN, DType.FLOAT32, Device.CPU, config.batchSize(), 3, 32, 32)
+                            : images(k, rank, config.batchSize());
+                    if (!step.run(new ForwardPass.DeviceBatch(images, labels(k, rank, config.batchSize())), LR, k).applied()) {
+                        System.out.println("skipped " + k);
+                    }
                 }
             }
             TensorFiles.save(out, training.model().namedParameters());
@@ -44,8 +50,8 @@ public final class DataParallelWorker {
         System.exit(0);
     }
 
-    static RunConfig config() throws java.io.IOException {
-        return ConfigLoader.resolve((ObjectNode) ConfigLoader.JSON.readTree(CONFIG), List.of());
+    static RunConfig config(String... overrides) throws java.io.IOException {
+        return ConfigLoader.resolve((ObjectNode) ConfigLoader.JSON.readTree(CONFIG), List.of(overrides));
     }
 
     /** Rank {@code rank}'s images of step {@code k}: normal noise from a generator seeded by (k, rank). */
