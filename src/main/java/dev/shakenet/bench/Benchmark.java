@@ -121,7 +121,7 @@ public final class Benchmark {
         double[] seconds = new double[steps];
         int batch = config.batchSize();
         try (Batches batches = Batches.training(repeat(train, batch * (steps + warmup)), batch, config.seed(), 0, config.data().augment(),
-                device.isCuda())) {
+                device.isCuda(), 0, 0, 1, config.data().cutout())) {
             for (int i = 0; i < warmup + steps; i++) {
                 long start = System.nanoTime();
                 try (TensorScope scope = TensorScope.open()) {
@@ -205,7 +205,8 @@ public final class Benchmark {
     /** One augmented training batch on the device, for the measurements that reuse a single batch. */
     private static ForwardPass.DeviceBatch firstBatch(RunConfig config, ImageSet train, ForwardPass forward) {
         int batch = config.batchSize();
-        try (Batches batches = Batches.training(repeat(train, batch), batch, config.seed(), 0, true)) {
+        try (Batches batches = Batches.training(repeat(train, batch), batch, config.seed(), 0, true, true, 0, 0, 1,
+                config.data().cutout())) {
             return forward.upload(batches.next());
         }
     }

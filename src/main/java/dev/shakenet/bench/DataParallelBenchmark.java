@@ -54,7 +54,8 @@ public final class DataParallelBenchmark {
             ForwardPass forward = training.forwardPass();
             dp.copyFromLeader(training.model().stateDict().values());
             ImageSet images = Benchmark.repeat(train, batch * world * (steps + warmup));
-            try (Batches batches = Batches.training(images, batch, config.seed(), 0, config.data().augment(), device.isCuda(), 0, dp.rank(), world)) {
+            try (Batches batches = Batches.training(images, batch, config.seed(), 0, config.data().augment(), device.isCuda(), 0, dp.rank(), world,
+                    config.data().cutout())) {
                 for (int i = 0; i < warmup + steps; i++) {
                     double before = step.allreduceSeconds();
                     long start = System.nanoTime();

@@ -83,7 +83,7 @@ final class BenchCommand implements Callable<Integer> {
         Cifar10.Splits data;
         String source;
         if (Cifar10.find(Path.of(config.data().path())) != null) {
-            data = DataSource.load(new RunConfig.Data(config.data().path(), false, config.data().augment(), 0, 0));
+            data = DataSource.load(new RunConfig.Data(config.data().path(), false, config.data().augment(), 0, 0, config.data().cutout()));
             source = "cifar-10 at " + config.data().path();
         } else {
             int n = config.batchSize() * (steps + warmup);
@@ -100,7 +100,7 @@ final class BenchCommand implements Callable<Integer> {
         ResolvedRun run = worker.map(w -> ResolvedRun.of(config, w)).orElseGet(() -> ResolvedRun.of(config));
         try (DataParallel dp = worker.isPresent() ? DataParallel.join(worker.get(), config.distributed(), run.device()) : DataParallel.single()) {
             boolean real = Cifar10.find(Path.of(config.data().path())) != null;
-            ImageSet train = real ? DataSource.load(new RunConfig.Data(config.data().path(), false, config.data().augment(), 0, 0)).train()
+            ImageSet train = real ? DataSource.load(new RunConfig.Data(config.data().path(), false, config.data().augment(), 0, 0, config.data().cutout())).train()
                     : Benchmark.synthetic(config.batchSize() * dp.worldSize() * (steps + warmup), 1);
             String source = real ? "cifar-10 at " + config.data().path() : "synthetic (no CIFAR-10 at " + config.data().path() + ")";
             Map<String, Object> report = DataParallelBenchmark.run(run, dp, train, source, steps, warmup);

@@ -53,7 +53,7 @@ final class EvalCommand implements Callable<Integer> {
         try (Checkpoint checkpoint = Checkpoint.read(checkpointPath)) {
             RunConfig config = checkpoint.config();
             Device on = Devices.resolve(device != null ? device : config.device());
-            RunConfig.Data data = new RunConfig.Data(dataPath != null ? dataPath : config.data().path(), false, false, 0, 0);
+            RunConfig.Data data = new RunConfig.Data(dataPath != null ? dataPath : config.data().path(), false, false, 0, 0, 0);
             Cifar10.Splits splits = DataSource.load(data);
             Evaluator.Result r;
             try (TrainingModel model = TrainingModel.fromCheckpoint(checkpoint, on)) {

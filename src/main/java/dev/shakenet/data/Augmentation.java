@@ -6,7 +6,9 @@ import java.util.SplittableRandom;
  * Turns stored images into a normalized float batch (N,3,32,32): per-channel normalization with
  * the paper's mean (125.3, 123.0, 113.9) and std (63.0, 62.1, 66.7), and, for training, a random
  * 32x32 crop from the image zero-padded by 4 pixels on each side (padding after normalizing, so
- * it equals the mean, as in the reference code) and a horizontal flip with probability 0.5.
+ * it equals the mean, as in the reference code) and a horizontal flip with probability 0.5;
+ * optionally Cutout (DeVries and Taylor 2017): a square patch set to 0 after normalizing, the
+ * mean colour, as their reference code does.
  */
 public final class Augmentation {
     public static final double[] MEAN = {125.3, 123.0, 113.9};
@@ -52,16 +54,47 @@ public final class Augmentation {
         }
     }
 
-    /** Normalizes {@code indices} of {@code set} into a new (N,3,32,32) batch, augmenting with {@code random} if non-null. */
+    /**
+     * Zeroes the {@code size} x {@code size} square centred at (cy, cx) in all channels of slot
+     * {@code slot} of {@code out}, clipped at the border: rows cy - size/2 .. cy - size/2 + size
+     * (exclusive), likewise columns. For even sizes this is the reference code's patch; for odd
+     * ones the reference cuts (size-1) x (size-1), nothing at all for 1, so here the patch keeps
+     * its extra row and column below and to the right of the centre.
+     */
+    static void cutout(float[] out, int slot, int size, int cy, int cx) {
+        final int side = ImageSet.SIZE;
+        int y0 = Math.max(0, cy - size / 2), y1 = Math.min(side, cy - size / 2 + size);
+        int x0 = Math.max(0, cx - size / 2), x1 = Math.min(side, cx - size / 2 + size);
+        for (int c = 0; c < ImageSet.CHANNELS; c++) {
+            int plane = slot * ImageSet.IMAGE_BYTES + c * side * side;
+            for (int y = y0; y < y1; y++) java.util.Arrays.fill(out, plane + y * side + x0, plane + y * side + x1, 0f);
+        }
+    }
+
+    /** Normalizes {@code indices} of {@code set} into a new (N,3,32,32) batch, cropping and flipping with {@code random} if non-null. */
     public static float[] batch(ImageSet set, int[] indices, SplittableRandom random) {
+        return batch(set, indices, random, true, 0);
+    }
+
+    /**
+     * As above, drawing from {@code random} (null: normalize only) a crop and flip per image if
+     * {@code cropAndFlip}, then a Cutout centre if {@code cutout} (the patch side) is above 0. The
+     * cutout draws follow each image's crop and flip, so with cutout 0 the draws, and every image,
+     * are those of crop and flip alone.
+     */
+    public static float[] batch(ImageSet set, int[] indices, SplittableRandom random, boolean cropAndFlip, int cutout) {
         float[] out = new float[indices.length * ImageSet.IMAGE_BYTES];
         for (int i = 0; i < indices.length; i++) {
-            if (random == null) {
+            if (random == null || !cropAndFlip) {
                 write(set, indices[i], out, i, 0, 0, false);
             } else {
                 int dy = random.nextInt(2 * PAD + 1) - PAD;
                 int dx = random.nextInt(2 * PAD + 1) - PAD;
                 write(set, indices[i], out, i, dy, dx, random.nextBoolean());
+            }
+            if (random != null && cutout > 0) {
+                int cy = random.nextInt(ImageSet.SIZE);
+                cutout(out, i, cutout, cy, random.nextInt(ImageSet.SIZE));
             }
         }
         return out;

@@ -11,8 +11,8 @@ import java.util.concurrent.BlockingQueue;
  * a background thread so the next one is ready when a (GPU) step ends; on a CPU whose cores all
  * run libtorch's threads that extra thread only contends with them (measured: 13% slower steps
  * on 2 cores), so there each batch is assembled when asked for, a few milliseconds a step. The
- * shuffled order and every crop and flip are a pure function of (seed, epoch, batch index): a
- * run, or a resumed run, sees the same data either way.
+ * shuffled order and every crop, flip and cutout are a pure function of (seed, epoch, batch
+ * index): a run, or a resumed run, sees the same data either way.
  */
 public final class Batches implements Iterator<Batches.Batch>, AutoCloseable {
     /** One batch: normalized images (size,3,32,32), labels (size), and its index in the epoch. */
@@ -24,15 +24,20 @@ public final class Batches implements Iterator<Batches.Batch>, AutoCloseable {
     private final ImageSet set;
     private final int[] order;
     private final int batchSize;
-    private final SplittableRandom[] augment;
+    private final SplittableRandom[] randoms; // per batch; null: no random augmentation
+    private final boolean cropAndFlip;
+    private final int cutout;
     private final int count;
     private int taken;
 
-    private Batches(ImageSet set, int[] order, int batchSize, SplittableRandom[] augment, String name, boolean background, int first) {
+    private Batches(ImageSet set, int[] order, int batchSize, SplittableRandom[] randoms, boolean cropAndFlip, int cutout, String name,
+                    boolean background, int first) {
         this.set = set;
         this.order = order;
         this.batchSize = batchSize;
-        this.augment = augment;
+        this.randoms = randoms;
+        this.cropAndFlip = cropAndFlip;
+        this.cutout = cutout;
         this.count = batchCount(order.length, batchSize);
         if (first < 0 || first > count) throw new IllegalArgumentException("first batch " + first + " is outside 0.." + count);
         this.taken = first;
@@ -67,12 +72,24 @@ public final class Batches implements Iterator<Batches.Batch>, AutoCloseable {
      */
     public static Batches training(ImageSet set, int batchSize, long seed, int epoch, boolean augment, boolean background, int first,
                                    int rank, int world) {
+        return training(set, batchSize, seed, epoch, augment, background, first, rank, world, 0);
+    }
+
+    /**
+     * As above, adding Cutout of a {@code cutout} x {@code cutout} patch (0: none) to each image,
+     * whether or not {@code augment} crops and flips; its centre is drawn from the same per-batch
+     * stream, after the image's crop and flip.
+     */
+    public static Batches training(ImageSet set, int batchSize, long seed, int epoch, boolean augment, boolean background, int first,
+                                   int rank, int world, int cutout) {
+        if (cutout < 0 || cutout > ImageSet.SIZE) throw new IllegalArgumentException("cutout " + cutout + " is outside 0.." + ImageSet.SIZE);
         int[] order = share(shuffled(set.count(), new SplittableRandom(mix(seed, epoch, -1))), rank, world);
         int batches = batchCount(order.length, batchSize);
         long rankSeed = seedForRank(seed, rank);
         SplittableRandom[] randoms = new SplittableRandom[batches];
-        for (int b = 0; b < batches; b++) randoms[b] = augment ? new SplittableRandom(mix(rankSeed, epoch, b)) : null;
-        return new Batches(set, order, batchSize, randoms, "shakenet-train-batches", background, first);
+        boolean random = augment || cutout > 0;
+        for (int b = 0; b < batches; b++) randoms[b] = random ? new SplittableRandom(mix(rankSeed, epoch, b)) : null;
+        return new Batches(set, order, batchSize, randoms, augment, cutout, "shakenet-train-batches", background, first);
     }
 
     /** Images in each rank's share of a pass over {@code images} images by {@code world} ranks (the padded count over world). */
@@ -102,7 +119,7 @@ public final class Batches implements Iterator<Batches.Batch>, AutoCloseable {
     public static Batches evaluation(ImageSet set, int batchSize, boolean background) {
         int[] order = new int[set.count()];
         for (int i = 0; i < order.length; i++) order[i] = i;
-        return new Batches(set, order, batchSize, new SplittableRandom[batchCount(order.length, batchSize)], "shakenet-eval-batches", background, 0);
+        return new Batches(set, order, batchSize, new SplittableRandom[batchCount(order.length, batchSize)], false, 0, "shakenet-eval-batches", background, 0);
     }
 
     /** Batches in a pass over {@code images} images. */
@@ -136,7 +153,7 @@ public final class Batches implements Iterator<Batches.Batch>, AutoCloseable {
         int[] indices = java.util.Arrays.copyOfRange(order, from, to);
         long[] labels = new long[indices.length];
         for (int i = 0; i < indices.length; i++) labels[i] = set.label(indices[i]);
-        return new Batch(b, indices.length, Augmentation.batch(set, indices, augment[b]), labels);
+        return new Batch(b, indices.length, Augmentation.batch(set, indices, randoms[b], cropAndFlip, cutout), labels);
     }
 
     private void produce() {

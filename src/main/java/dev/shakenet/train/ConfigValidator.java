@@ -53,6 +53,7 @@ final class ConfigValidator {
         require(d.path() != null && !d.path().isBlank(), "data.path", "must name a folder or archive", d.path());
         require(d.trainLimit() == 0 || d.trainLimit() >= 2, "data.train_limit", "must be 0 (all) or >= 2", d.trainLimit());
         require(d.testLimit() >= 0, "data.test_limit", "must be 0 (all) or more", d.testLimit());
+        require(d.cutout() >= 0 && d.cutout() <= 32, "data.cutout", "must be 0 (off) or a patch side of 1..32 pixels", d.cutout());
 
         if (!"auto".equals(c.device())) {
             try {

@@ -64,9 +64,10 @@ public record RunConfig(
 
     /**
      * Where CIFAR-10 is; whether to fetch the official archive when it is missing; training
-     * augmentation on or off; and optional caps on how many training / test images to use (0: all).
+     * augmentation on or off; optional caps on how many training / test images to use (0: all);
+     * and the side of the Cutout patch added to the augmentation (0: none).
      */
-    public record Data(String path, boolean download, boolean augment, int trainLimit, int testLimit) {}
+    public record Data(String path, boolean download, boolean augment, int trainLimit, int testLimit, int cutout) {}
 
     /**
      * Which allocator serves CPU tensors: ShakeNet's caching one (freed blocks kept for the next
@@ -103,7 +104,7 @@ public record RunConfig(
             1800,
             64,
             128,
-            new Data("data", false, true, 0, 0),
+            new Data("data", false, true, 0, 0, 0),
             "auto",
             MemoryFormat.CONTIGUOUS,
             Precision.FP32,

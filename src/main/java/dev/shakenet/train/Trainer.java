@@ -153,7 +153,7 @@ public final class Trainer implements AutoCloseable {
         double trainSeconds;
         try (TensorScope epochScope = TensorScope.open();
              Batches batches = Batches.training(data.train(), config.batchSize(), config.seed(), epoch, config.data().augment(), device.isCuda(),
-                     tally.batchesDone(), dp.rank(), dp.worldSize())) {
+                     tally.batchesDone(), dp.rank(), dp.worldSize(), config.data().cutout())) {
             try {
                 while (batches.hasNext()) {
                     checkStop(); // leave between two steps, never inside libtorch

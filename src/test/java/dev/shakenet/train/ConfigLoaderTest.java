@@ -91,6 +91,18 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void cutoutIsOffByDefaultAndTakesAPatchSideUpToTheImage() throws IOException {
+        assertEquals(0, resolve("{}").data().cutout(), "off unless asked for: older runs' config.json has no such key");
+        assertEquals(16, resolve("{}", "data.cutout=16").data().cutout());
+        assertEquals(1, resolve("{\"data\": {\"cutout\": 1}}").data().cutout());
+        assertEquals(32, resolve("{\"data\": {\"cutout\": 32, \"augment\": false}}").data().cutout(), "cutout without crop and flip");
+        assertEquals("data.cutout: must be 0 (off) or a patch side of 1..32 pixels, got 33", problem("{}", "data.cutout=33").lines()
+                .filter(l -> l.contains("data.cutout")).findFirst().orElseThrow().strip());
+        assertTrue(problem("{\"data\": {\"cutout\": -1}}").contains("data.cutout: must be 0 (off) or a patch side of 1..32 pixels, got -1"));
+        assertTrue(problem("{\"data\": {\"cutout\": 8.5}}").contains("data.cutout: "), "a fraction is no patch side");
+    }
+
+    @Test
     void unreadableFilesAreReported() throws IOException {
         String missing = assertThrows(ConfigException.class, () -> ConfigLoader.load(tmp.resolve("no.json"), List.of())).getMessage();
         assertTrue(missing.contains("does not exist"), missing);

@@ -93,7 +93,7 @@ class ConfigTypesTest {
                  "optimizer": {"lr": 0.05, "momentum": 0.8, "dampening": 0, "weight_decay": 5e-4, "nesterov": false},
                  "schedule": {"type": "cosine_annealing_lr", "t_max": 50, "eta_min": 0.001, "warmup_epochs": 0.5},
                  "epochs": 200, "batch_size": 128, "eval_batch_size": 256,
-                 "data": {"path": "/data", "download": true, "augment": false, "train_limit": 100, "test_limit": 10},
+                 "data": {"path": "/data", "download": true, "augment": false, "train_limit": 100, "test_limit": 10, "cutout": 16},
                  "device": "cpu", "memory_format": "channels_last", "precision": "bf16", "seed": 12345678901, "threads": 2,
                  "cpu_allocator": "system", "engine": "reference", "output": "runs/full", "eval_interval": 2, "log_interval": 10,
                  "checkpoint": {"interval": 5, "keep_last": 3, "keep_best": false}, "nonfinite": "skip", "nonfinite_patience": 4,
@@ -102,5 +102,6 @@ class ConfigTypesTest {
         assertEquals(ConfigLoader.JSON.treeToValue(ConfigLoader.JSON.readTree(json), RunConfig.class), c);
         assertEquals(12345678901L, c.seed());
         assertEquals(0.5, c.schedule().warmupEpochs());
+        assertEquals(16, c.data().cutout());
     }
 }
