@@ -1,7 +1,7 @@
 package dev.shakenet.bench;
 
+import dev.shakenet.data.Cifar;
 import dev.shakenet.data.Batches;
-import dev.shakenet.data.Cifar10;
 import dev.shakenet.data.ImageSet;
 import dev.shakenet.nn.ShakeResNet;
 import dev.shakenet.optim.Sgd;
@@ -45,7 +45,7 @@ public final class Benchmark {
      * Runs the benchmark, with a per-op profile of {@code profileSteps} training steps when
      * positive; the result is a JSON-ready map (snake_case keys).
      */
-    public static Map<String, Object> run(ResolvedRun run, Cifar10.Splits data, String dataSource, int steps, int warmup, int profileSteps) {
+    public static Map<String, Object> run(ResolvedRun run, Cifar.Splits data, String dataSource, int steps, int warmup, int profileSteps) {
         RunConfig config = run.config();
         Device device = run.device();
         if (device.isCuda()) Torch.resetCudaPeakMemory(Math.max(device.index(), 0));
@@ -75,7 +75,7 @@ public final class Benchmark {
             out.put("timed_steps", steps);
             out.put("parameters", model.parameterCount());
             ForwardPass forward = training.forwardPass();
-            double forwardGflop = 2.0 * ModelArithmetic.forwardMultiplyAdds(m.depth(), m.width(), Cifar10.CLASSES) / 1e9;
+            double forwardGflop = 2.0 * ModelArithmetic.forwardMultiplyAdds(m.depth(), m.width(), config.data().format().classes()) / 1e9;
             trainGflop = 3 * forwardGflop;
             Map<String, Object> arithmetic = new LinkedHashMap<>();
             arithmetic.put("forward_gflop_per_image", forwardGflop);
@@ -272,7 +272,7 @@ public final class Benchmark {
             System.arraycopy(set.pixels(), (i % set.count()) * ImageSet.IMAGE_BYTES, px, i * ImageSet.IMAGE_BYTES, ImageSet.IMAGE_BYTES);
             labels[i] = set.labels()[i % set.count()];
         }
-        return new ImageSet(px, labels, n);
+        return new ImageSet(px, labels, n, set.normalization());
     }
 
     /** Random images and labels, for benchmarking where no CIFAR-10 copy is at hand. */
@@ -280,7 +280,7 @@ public final class Benchmark {
         Random rng = new Random(seed);
         byte[] px = new byte[n * ImageSet.IMAGE_BYTES], labels = new byte[n];
         rng.nextBytes(px);
-        for (int i = 0; i < n; i++) labels[i] = (byte) rng.nextInt(Cifar10.CLASSES);
+        for (int i = 0; i < n; i++) labels[i] = (byte) rng.nextInt(10); // any labels 0..9 fit every CIFAR head
         return new ImageSet(px, labels, n);
     }
 

@@ -1,7 +1,7 @@
 package dev.shakenet.cli;
 
+import dev.shakenet.data.Cifar;
 import dev.shakenet.bench.Benchmark;
-import dev.shakenet.data.Cifar10;
 import dev.shakenet.train.AtomicFiles;
 import dev.shakenet.train.ConfigLoader;
 import dev.shakenet.train.DataSource;
@@ -80,15 +80,15 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (nprocPerNode != null || worker.isPresent()) return dataParallel(config, worker);
         ResolvedRun run = ResolvedRun.of(config);
-        Cifar10.Splits data;
+        Cifar.Splits data;
         String source;
-        if (Cifar10.find(Path.of(config.data().path())) != null) {
-            data = DataSource.load(new RunConfig.Data(config.data().path(), false, config.data().augment(), 0, 0, config.data().cutout()));
-            source = "cifar-10 at " + config.data().path();
+        if (Cifar.find(config.data().format(), Path.of(config.data().path())) != null) {
+            data = DataSource.load(config.data().with(config.data().path(), false, config.data().augment(), 0, 0));
+            source = config.data().format().name() + " at " + config.data().path();
         } else {
             int n = config.batchSize() * (steps + warmup);
-            data = new Cifar10.Splits(Benchmark.synthetic(n, 1), Benchmark.synthetic(config.evalBatchSize(), 2));
-            source = "synthetic (no CIFAR-10 at " + config.data().path() + ")";
+            data = new Cifar.Splits(Benchmark.synthetic(n, 1), Benchmark.synthetic(config.evalBatchSize(), 2));
+            source = "synthetic (no " + config.data().format().name() + " at " + config.data().path() + ")";
         }
         Map<String, Object> report = Benchmark.run(run, data, source, steps, warmup, profile);
         print(report);
@@ -99,10 +99,10 @@ final class BenchCommand implements Callable<Integer> {
     private int dataParallel(RunConfig config, Optional<WorkerEnvironment> worker) throws Exception {
         ResolvedRun run = worker.map(w -> ResolvedRun.of(config, w)).orElseGet(() -> ResolvedRun.of(config));
         try (DataParallel dp = worker.isPresent() ? DataParallel.join(worker.get(), config.distributed(), run.device()) : DataParallel.single()) {
-            boolean real = Cifar10.find(Path.of(config.data().path())) != null;
-            ImageSet train = real ? DataSource.load(new RunConfig.Data(config.data().path(), false, config.data().augment(), 0, 0, config.data().cutout())).train()
+            boolean real = Cifar.find(config.data().format(), Path.of(config.data().path())) != null;
+            ImageSet train = real ? DataSource.load(config.data().with(config.data().path(), false, config.data().augment(), 0, 0)).train()
                     : Benchmark.synthetic(config.batchSize() * dp.worldSize() * (steps + warmup), 1);
-            String source = real ? "cifar-10 at " + config.data().path() : "synthetic (no CIFAR-10 at " + config.data().path() + ")";
+            String source = real ? config.data().format().name() + " at " + config.data().path() : "synthetic (no " + config.data().format().name() + " at " + config.data().path() + ")";
             Map<String, Object> report = DataParallelBenchmark.run(run, dp, train, source, steps, warmup);
             if (dp.isLeader()) print(report);
         }

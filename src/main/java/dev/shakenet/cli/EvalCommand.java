@@ -1,6 +1,6 @@
 package dev.shakenet.cli;
 
-import dev.shakenet.data.Cifar10;
+import dev.shakenet.data.Cifar;
 import dev.shakenet.torch.Device;
 import dev.shakenet.train.Checkpoint;
 import dev.shakenet.train.ConfigLoader;
@@ -11,6 +11,7 @@ import dev.shakenet.train.RunConfig;
 import dev.shakenet.train.TrainingModel;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -53,38 +54,47 @@ final class EvalCommand implements Callable<Integer> {
         try (Checkpoint checkpoint = Checkpoint.read(checkpointPath)) {
             RunConfig config = checkpoint.config();
             Device on = Devices.resolve(device != null ? device : config.device());
-            RunConfig.Data data = new RunConfig.Data(dataPath != null ? dataPath : config.data().path(), false, false, 0, 0, 0);
-            Cifar10.Splits splits = DataSource.load(data);
+            RunConfig.Data data = config.data().with(dataPath != null ? dataPath : config.data().path(), false, false, 0, 0);
+            Cifar.Splits splits = DataSource.load(data);
             Evaluator.Result r;
             try (TrainingModel model = TrainingModel.fromCheckpoint(checkpoint, on)) {
                 r = new Evaluator(model.forwardPass(), batchSize).evaluate(splits.test());
             }
-            if (format != Format.json) System.out.print(text(r, checkpoint.meta().epoch()));
-            if (format != Format.text) System.out.println(json(r, checkpoint.meta().epoch()));
+            List<String> names = config.data().format().classNames();
+            if (format != Format.json) System.out.print(text(r, checkpoint.meta().epoch(), names));
+            if (format != Format.text) System.out.println(json(r, checkpoint.meta().epoch(), names));
         }
         return 0;
     }
 
-    static String text(Evaluator.Result r, int epoch) {
+    /** A confusion matrix this wide or narrower is printed as text; a wider one (CIFAR-100's) only in the JSON. */
+    static final int TEXT_MATRIX_CLASSES = 20;
+
+    static String text(Evaluator.Result r, int epoch, List<String> names) {
+        int width = Math.max(10, names.stream().mapToInt(String::length).max().orElse(10));
         StringBuilder s = new StringBuilder();
         s.append(String.format("checkpoint after epoch %d, %d test images%n", epoch, r.count()));
         s.append(String.format("test loss %.4f   accuracy %.2f%% (%d correct)%n%n", r.loss(), 100 * r.accuracy(), r.correct()));
         double[] perClass = r.perClassAccuracy();
         s.append("per-class accuracy\n");
-        for (int c = 0; c < perClass.length; c++) s.append(String.format("  %-10s %6.2f%%%n", Cifar10.CLASS_NAMES.get(c), 100 * perClass[c]));
+        for (int c = 0; c < perClass.length; c++) s.append(String.format("  %-" + width + "s %6.2f%%%n", names.get(c), 100 * perClass[c]));
         int classes = r.confusion().length;
-        s.append("\nconfusion matrix (rows: true class, columns: predicted)\n           ");
-        for (int c = 0; c < classes; c++) s.append(String.format("%6.5s", Cifar10.CLASS_NAMES.get(c)));
+        if (classes > TEXT_MATRIX_CLASSES) {
+            s.append("\nthe confusion matrix (" + classes + " x " + classes + ") is in the JSON (--format json)\n");
+            return s.toString();
+        }
+        s.append("\nconfusion matrix (rows: true class, columns: predicted)\n").append(" ".repeat(width + 1));
+        for (int c = 0; c < classes; c++) s.append(String.format("%6.5s", names.get(c)));
         s.append('\n');
         for (int t = 0; t < classes; t++) {
-            s.append(String.format("%-10s ", Cifar10.CLASS_NAMES.get(t)));
+            s.append(String.format("%-" + width + "s ", names.get(t)));
             for (int p = 0; p < classes; p++) s.append(String.format("%6d", r.confusion()[t][p]));
             s.append('\n');
         }
         return s.toString();
     }
 
-    static String json(Evaluator.Result r, int epoch) throws Exception {
+    static String json(Evaluator.Result r, int epoch, List<String> names) throws Exception {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("epoch", epoch);
         out.put("images", r.count());
@@ -92,9 +102,9 @@ final class EvalCommand implements Callable<Integer> {
         out.put("test_accuracy", r.accuracy());
         Map<String, Double> perClass = new LinkedHashMap<>();
         double[] acc = r.perClassAccuracy();
-        for (int c = 0; c < acc.length; c++) perClass.put(Cifar10.CLASS_NAMES.get(c), acc[c]);
+        for (int c = 0; c < acc.length; c++) perClass.put(names.get(c), acc[c]);
         out.put("per_class_accuracy", perClass);
-        out.put("classes", Cifar10.CLASS_NAMES);
+        out.put("classes", names);
         out.put("confusion_matrix", r.confusion());
         return ConfigLoader.JSON.copy().disable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT).writeValueAsString(out);
     }

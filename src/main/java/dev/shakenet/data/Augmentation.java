@@ -4,25 +4,17 @@ import java.util.SplittableRandom;
 
 /**
  * Turns stored images into a normalized float batch (N,3,32,32): per-channel normalization with
- * the paper's mean (125.3, 123.0, 113.9) and std (63.0, 62.1, 66.7), and, for training, a random
+ * the set's mean and std (CIFAR-10: the paper's 125.3, 123.0, 113.9 and 63.0, 62.1, 66.7), and, for training, a random
  * 32x32 crop from the image zero-padded by 4 pixels on each side (padding after normalizing, so
  * it equals the mean, as in the reference code) and a horizontal flip with probability 0.5;
  * optionally Cutout (DeVries and Taylor 2017): a square patch set to 0 after normalizing, the
  * mean colour, as their reference code does.
  */
 public final class Augmentation {
-    public static final double[] MEAN = {125.3, 123.0, 113.9};
-    public static final double[] STD = {63.0, 62.1, 66.7};
+    /** CIFAR-10's normalization (a set's own is {@link ImageSet#normalization()}). */
+    public static final double[] MEAN = Normalization.CIFAR10.mean();
+    public static final double[] STD = Normalization.CIFAR10.std();
     public static final int PAD = 4;
-
-    /** NORMALIZED[c][byte] = (byte - mean[c]) / std[c]. */
-    private static final float[][] NORMALIZED = new float[3][256];
-
-    static {
-        for (int c = 0; c < 3; c++) {
-            for (int v = 0; v < 256; v++) NORMALIZED[c][v] = (float) ((v - MEAN[c]) / STD[c]);
-        }
-    }
 
     private Augmentation() {}
 
@@ -37,7 +29,7 @@ public final class Augmentation {
         int src = index * ImageSet.IMAGE_BYTES;
         int dst = slot * ImageSet.IMAGE_BYTES;
         for (int c = 0; c < ImageSet.CHANNELS; c++) {
-            float[] table = NORMALIZED[c];
+            float[] table = set.normalization().channel(c);
             for (int y = 0; y < size; y++) {
                 int sy = y + dy;
                 int row = dst + (c * size + y) * size;

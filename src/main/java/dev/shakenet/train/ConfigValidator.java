@@ -54,6 +54,8 @@ final class ConfigValidator {
         require(d.trainLimit() == 0 || d.trainLimit() >= 2, "data.train_limit", "must be 0 (all) or >= 2", d.trainLimit());
         require(d.testLimit() >= 0, "data.test_limit", "must be 0 (all) or more", d.testLimit());
         require(d.cutout() >= 0 && d.cutout() <= 32, "data.cutout", "must be 0 (off) or a patch side of 1..32 pixels", d.cutout());
+        require(d.dataset() == RunConfig.Dataset.CIFAR100 || d.labels() == RunConfig.Labels.FINE, "data.labels",
+                "must be fine with data.dataset cifar10 (coarse labels are CIFAR-100's 20 superclasses)", "coarse");
 
         if (!"auto".equals(c.device())) {
             try {

@@ -1,5 +1,6 @@
 package dev.shakenet.train;
 
+import dev.shakenet.data.CifarFormat;
 import dev.shakenet.nn.Engine;
 import dev.shakenet.torch.MemoryFormat;
 import dev.shakenet.torch.ShakeShake;
@@ -63,11 +64,29 @@ public record RunConfig(
     }
 
     /**
-     * Where CIFAR-10 is; whether to fetch the official archive when it is missing; training
+     * Where the data set is; whether to fetch the official archive when it is missing; training
      * augmentation on or off; optional caps on how many training / test images to use (0: all);
-     * and the side of the Cutout patch added to the augmentation (0: none).
+     * the side of the Cutout patch added to the augmentation (0: none); which set (CIFAR-10,
+     * CIFAR-100) and, for CIFAR-100, which labels.
      */
-    public record Data(String path, boolean download, boolean augment, int trainLimit, int testLimit, int cutout) {}
+    public record Data(String path, boolean download, boolean augment, int trainLimit, int testLimit, int cutout, Dataset dataset,
+                       Labels labels) {
+        /** The files, classes and normalization this section names. */
+        public CifarFormat format() {
+            return dataset == Dataset.CIFAR10 ? CifarFormat.CIFAR10 : labels == Labels.COARSE ? CifarFormat.CIFAR100_COARSE : CifarFormat.CIFAR100;
+        }
+
+        /** The same data set at {@code path}, with these download, augmentation and limit settings. */
+        public Data with(String path, boolean download, boolean augment, int trainLimit, int testLimit) {
+            return new Data(path, download, augment, trainLimit, testLimit, cutout, dataset, labels);
+        }
+    }
+
+    /** The CIFAR set a run trains on. */
+    public enum Dataset { CIFAR10, CIFAR100 }
+
+    /** CIFAR-100's 100 fine classes, or its 20 coarse ones (superclasses); CIFAR-10 has one kind. */
+    public enum Labels { FINE, COARSE }
 
     /**
      * Which allocator serves CPU tensors: ShakeNet's caching one (freed blocks kept for the next
@@ -104,7 +123,7 @@ public record RunConfig(
             1800,
             64,
             128,
-            new Data("data", false, true, 0, 0, 0),
+            new Data("data", false, true, 0, 0, 0, Dataset.CIFAR10, Labels.FINE),
             "auto",
             MemoryFormat.CONTIGUOUS,
             Precision.FP32,

@@ -1,7 +1,7 @@
 package dev.shakenet.train;
 
+import dev.shakenet.data.Cifar;
 import dev.shakenet.data.Batches;
-import dev.shakenet.data.Cifar10;
 import dev.shakenet.nn.ShakeResNet;
 import dev.shakenet.optim.LrSchedule;
 import dev.shakenet.torch.Device;
@@ -34,7 +34,7 @@ public final class Trainer implements AutoCloseable {
     static volatile java.util.function.LongConsumer afterStep = update -> {};
 
     private final RunConfig config;
-    private final Cifar10.Splits data;
+    private final Cifar.Splits data;
     private final Device device;
     private final TrainingModel training;
     private final ShakeResNet model;
@@ -57,17 +57,17 @@ public final class Trainer implements AutoCloseable {
     private Integer bestEpoch;
 
     /** A new run in {@code runDir}. */
-    public Trainer(ResolvedRun run, Cifar10.Splits data, Path runDir) throws IOException {
+    public Trainer(ResolvedRun run, Cifar.Splits data, Path runDir) throws IOException {
         this(run, data, runDir, null);
     }
 
     /** A run in {@code runDir}, continuing from {@code resumeFrom} when it is non-null. */
-    public Trainer(ResolvedRun run, Cifar10.Splits data, Path runDir, Checkpoint resumeFrom) throws IOException {
+    public Trainer(ResolvedRun run, Cifar.Splits data, Path runDir, Checkpoint resumeFrom) throws IOException {
         this(run, data, runDir, resumeFrom, DataParallel.single());
     }
 
     /** Rank {@code dp.rank()} of a data-parallel run ({@code runDir} null on ranks other than 0). */
-    public Trainer(ResolvedRun run, Cifar10.Splits data, Path runDir, Checkpoint resumeFrom, DataParallel dp) throws IOException {
+    public Trainer(ResolvedRun run, Cifar.Splits data, Path runDir, Checkpoint resumeFrom, DataParallel dp) throws IOException {
         this.config = run.config();
         this.data = data;
         this.runDir = runDir;

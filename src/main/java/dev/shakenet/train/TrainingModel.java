@@ -1,7 +1,6 @@
 package dev.shakenet.train;
 
 import dev.shakenet.data.Batches;
-import dev.shakenet.data.Cifar10;
 import dev.shakenet.nn.Engine;
 import dev.shakenet.nn.Init;
 import dev.shakenet.nn.Shake;
@@ -86,10 +85,10 @@ public final class TrainingModel implements AutoCloseable {
         return built;
     }
 
-    /** Shake-Shake-{depth} 2x{width}d for CIFAR-10, as the config's model section says. */
+    /** Shake-Shake-{depth} 2x{width}d with a head for the data set's classes, as the config's model and data sections say. */
     private static ShakeResNet network(RunConfig config, Device device, Generator init, Generator shake) {
         RunConfig.Model m = config.model();
-        return new ShakeResNet(m.depth(), m.width(), Cifar10.CLASSES,
+        return new ShakeResNet(m.depth(), m.width(), config.data().format().classes(),
                 ShakeCoefficients.drawn(new Shake(m.shakeForward(), m.shakeBackward(), m.shakeLevel()), shake),
                 new Init(device, config.memoryFormat(), init));
     }

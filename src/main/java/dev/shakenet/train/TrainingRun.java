@@ -1,6 +1,6 @@
 package dev.shakenet.train;
 
-import dev.shakenet.data.Cifar10;
+import dev.shakenet.data.Cifar;
 import dev.shakenet.distributed.WorkerEnvironment;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -51,7 +51,7 @@ public final class TrainingRun {
         Optional<WorkerEnvironment> worker = WorkerEnvironment.current(config.distributed());
         ResolvedRun run = worker.map(w -> ResolvedRun.of(config, w)).orElseGet(() -> ResolvedRun.of(config)); // a device that is not here fails before any work
         try (DataParallel dp = join(worker, run)) {
-            Cifar10.Splits data = loadData(config, dp);
+            Cifar.Splits data = loadData(config, dp);
             if (!dp.isLeader()) return train(run, data, null, null, List.of(), command, dp);
             Path runDir = RunDirectory.create(config);
             try (RunLock lock = RunLock.acquire(runDir); RunDirectory.LogCopy log = RunDirectory.logTo(runDir)) {
@@ -71,9 +71,9 @@ public final class TrainingRun {
     }
 
     /** The data set; with download on, rank 0 first, so that a download happens once, then the others. */
-    private static Cifar10.Splits loadData(RunConfig config, DataParallel dp) throws IOException {
+    private static Cifar.Splits loadData(RunConfig config, DataParallel dp) throws IOException {
         if (!config.data().download() || !dp.isDistributed()) return DataSource.load(config.data());
-        Cifar10.Splits data = dp.isLeader() ? DataSource.load(config.data()) : null;
+        Cifar.Splits data = dp.isLeader() ? DataSource.load(config.data()) : null;
         dp.any(false); // the others wait for rank 0's copy
         return data != null ? data : DataSource.load(config.data());
     }
@@ -114,7 +114,7 @@ public final class TrainingRun {
                 }
                 try (Checkpoint checkpoint = newest) {
                     List<String> changes = checkpoint == null ? List.of() : checkResumable(checkpoint.config(), config);
-                    Cifar10.Splits data = loadData(config, dp);
+                    Cifar.Splits data = loadData(config, dp);
                     return train(run, data, runDir, checkpoint, changes, command, dp);
                 }
             }
@@ -131,7 +131,7 @@ public final class TrainingRun {
                 throw new CheckpointException("rank " + dp.rank() + " reads a different newest checkpoint in " + runDir + " than rank 0 (update "
                         + mine + ", rank 0: " + chosen + "); every rank must see the same run folder (a shared file system)");
             }
-            Cifar10.Splits data = loadData(run.config(), dp);
+            Cifar.Splits data = loadData(run.config(), dp);
             return train(run, data, null, checkpoint, List.of(), command, dp);
         }
     }
@@ -146,7 +146,7 @@ public final class TrainingRun {
     }
 
     /** Trains in the locked {@code runDir} (its log copied to train.log by the caller), from {@code checkpoint} when non-null. */
-    private static Outcome train(ResolvedRun run, Cifar10.Splits data, Path runDir, Checkpoint checkpoint, List<String> changes,
+    private static Outcome train(ResolvedRun run, Cifar.Splits data, Path runDir, Checkpoint checkpoint, List<String> changes,
                                  List<String> command, DataParallel dp) throws IOException {
         RunConfig config = run.config();
         if (dp.isLeader()) RunDirectory.writeConfig(runDir, config);

@@ -16,7 +16,7 @@ class Cifar10Test {
     @Test
     void readsAFolderInFileOrder() throws IOException {
         CifarFiles.writeFolder(tmp, 7);
-        Cifar10.Splits s = Cifar10.load(tmp);
+        Cifar.Splits s = Cifar10.load(tmp);
         assertEquals(35, s.train().count());
         assertEquals(7, s.test().count());
         // Image 2 of data_batch_3 (file 2) is training image 2*7+2 = 16; its label is (2+2) % 10.
@@ -38,8 +38,8 @@ class Cifar10Test {
         // The system's tar is the independent writer of the archive.
         Process tar = new ProcessBuilder("tar", "czf", archive.toString(), "-C", tmp.toString(), Cifar10.FOLDER).inheritIO().start();
         assertEquals(0, tar.waitFor());
-        Cifar10.Splits fromArchive = Cifar10.load(archive);
-        Cifar10.Splits fromFolder = Cifar10.load(tmp);
+        Cifar.Splits fromArchive = Cifar10.load(archive);
+        Cifar.Splits fromFolder = Cifar10.load(tmp);
         assertArrayEquals(fromFolder.train().pixels(), fromArchive.train().pixels());
         assertArrayEquals(fromFolder.train().labels(), fromArchive.train().labels());
         assertArrayEquals(fromFolder.test().pixels(), fromArchive.test().pixels());
@@ -56,8 +56,8 @@ class Cifar10Test {
                 d + "data_batch_5.bin", d + "data_batch_2.bin", d + "data_batch_1.bin", d + "data_batch_3.bin", d + "test_batch.bin")
                 .inheritIO().start();
         assertEquals(0, tar.waitFor());
-        Cifar10.Splits fromArchive = Cifar10.load(archive);
-        Cifar10.Splits fromFolder = Cifar10.load(tmp.resolve(Cifar10.FOLDER));
+        Cifar.Splits fromArchive = Cifar10.load(archive);
+        Cifar.Splits fromFolder = Cifar10.load(tmp.resolve(Cifar10.FOLDER));
         assertArrayEquals(fromFolder.train().pixels(), fromArchive.train().pixels());
         assertArrayEquals(fromFolder.train().labels(), fromArchive.train().labels());
         assertArrayEquals(fromFolder.test().labels(), fromArchive.test().labels());
@@ -66,8 +66,8 @@ class Cifar10Test {
     @Test
     void limitsKeepTheFirstImagesAcrossFiles() throws Exception {
         CifarFiles.writeFolder(tmp, 3);
-        Cifar10.Splits all = Cifar10.load(tmp);
-        Cifar10.Splits some = Cifar10.load(tmp, 8, 2); // files 1 and 2 whole, 2 images of file 3
+        Cifar.Splits all = Cifar10.load(tmp);
+        Cifar.Splits some = Cifar10.load(tmp, 8, 2); // files 1 and 2 whole, 2 images of file 3
         assertEquals(8, some.train().count());
         assertEquals(2, some.test().count());
         assertArrayEquals(java.util.Arrays.copyOf(all.train().pixels(), 8 * ImageSet.IMAGE_BYTES), some.train().pixels());

@@ -5,7 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-/** Writes small data sets in CIFAR-10's official binary layout for tests. */
+/** Writes small data sets in CIFAR-10's and CIFAR-100's official binary layouts for tests. */
 public final class CifarFiles {
     private CifarFiles() {}
 
@@ -34,6 +34,41 @@ public final class CifarFiles {
         names.add(Cifar10.TEST_FILE);
         for (int f = 0; f < names.size(); f++) Files.write(folder.resolve(names.get(f)), records(f, perFile, f));
         Files.writeString(folder.resolve("batches.meta.txt"), String.join("\n", Cifar10.CLASS_NAMES) + "\n");
+        return folder;
+    }
+
+    /** CIFAR-100's fine label of record i of a file: 0..99 over the records. */
+    public static int fineLabel(int file, int i) {
+        return (i * 7 + file * 13) % 100;
+    }
+
+    /** Its coarse label (any function of the record will do for the reader; this one is checkable). */
+    public static int coarseLabel(int file, int i) {
+        return fineLabel(file, i) / 5;
+    }
+
+    /** CIFAR-100 records: coarse label, fine label, then the pixels as {@link #records} lays them. */
+    static byte[] cifar100Records(int file, int count) {
+        int bytes = CifarFormat.CIFAR100.recordBytes();
+        byte[] raw = new byte[count * bytes];
+        for (int i = 0; i < count; i++) {
+            int at = i * bytes;
+            raw[at] = (byte) coarseLabel(file, i);
+            raw[at + 1] = (byte) fineLabel(file, i);
+            for (int c = 0; c < 3; c++)
+                for (int y = 0; y < 32; y++)
+                    for (int x = 0; x < 32; x++) raw[at + 2 + c * 1024 + y * 32 + x] = (byte) pixel(file, i, c, y, x);
+        }
+        return raw;
+    }
+
+    /** A cifar-100-binary folder under {@code root}: train.bin (file 0) and test.bin (file 1) with the given numbers of records. */
+    public static Path writeCifar100Folder(Path root, int train, int test) throws IOException {
+        Path folder = Files.createDirectories(root.resolve(CifarFormat.CIFAR100.folder()));
+        Files.write(folder.resolve("train.bin"), cifar100Records(0, train));
+        Files.write(folder.resolve("test.bin"), cifar100Records(1, test));
+        Files.writeString(folder.resolve("fine_label_names.txt"), String.join("\n", CifarFormat.CIFAR100.classNames()) + "\n");
+        Files.writeString(folder.resolve("coarse_label_names.txt"), String.join("\n", CifarFormat.CIFAR100_COARSE.classNames()) + "\n");
         return folder;
     }
 }

@@ -20,7 +20,7 @@ public class RealCifar10Test {
     @Test
     void sharedCopyHasTheOfficialSizesClassesAndMeans() throws IOException {
         assumeSharedData();
-        Cifar10.Splits s = Cifar10.load(SHARED);
+        Cifar.Splits s = Cifar10.load(SHARED);
         assertEquals(50_000, s.train().count());
         assertEquals(10_000, s.test().count());
         int[] perClass = new int[10];

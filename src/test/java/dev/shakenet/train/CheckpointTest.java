@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.shakenet.data.Cifar10;
+import dev.shakenet.data.Cifar;
 import dev.shakenet.data.ImageSet;
 import dev.shakenet.torch.Cuda;
 import dev.shakenet.torch.DType;
@@ -43,8 +43,8 @@ class CheckpointTest {
         return ConfigLoader.resolve((ObjectNode) ConfigLoader.JSON.readTree(json), List.of(overrides));
     }
 
-    static Cifar10.Splits data() {
-        return new Cifar10.Splits(TrainerTest.noise(48, 5), TrainerTest.noise(16, 6));
+    static Cifar.Splits data() {
+        return new Cifar.Splits(TrainerTest.noise(48, 5), TrainerTest.noise(16, 6));
     }
 
     /** The metrics lines without their timing fields. */

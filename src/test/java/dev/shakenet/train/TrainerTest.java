@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shakenet.data.Cifar;
 import dev.shakenet.data.Cifar10;
 import dev.shakenet.data.ImageSet;
 import dev.shakenet.data.RealCifar10Test;
@@ -47,7 +48,7 @@ class TrainerTest {
                  "optimizer": {"lr": 0.05}, "schedule": {"type": "constant"}, "data": {"augment": false}, "eval_interval": 40}""",
                 "device=" + device, "precision=" + precision);
         List<EpochMetrics> metrics;
-        try (Trainer trainer = new Trainer(ResolvedRun.of(c), new Cifar10.Splits(images, images), tmp)) {
+        try (Trainer trainer = new Trainer(ResolvedRun.of(c), new Cifar.Splits(images, images), tmp)) {
             metrics = trainer.run();
         }
         EpochMetrics last = metrics.getLast();
@@ -61,7 +62,7 @@ class TrainerTest {
         ImageSet images = noise(40, 2);
         RunConfig c = config("""
                 {"model": {"depth": 8, "width": 4}, "epochs": 3, "batch_size": 16, "device": "cpu", "eval_interval": 2}""");
-        try (Trainer trainer = new Trainer(ResolvedRun.of(c), new Cifar10.Splits(images, noise(10, 3)), tmp)) {
+        try (Trainer trainer = new Trainer(ResolvedRun.of(c), new Cifar.Splits(images, noise(10, 3)), tmp)) {
             trainer.run();
         }
         List<String> lines = Files.readAllLines(tmp.resolve("metrics.jsonl"));
@@ -89,7 +90,7 @@ class TrainerTest {
             RunConfig c = ConfigLoader.load(Path.of(System.getProperty("shakenet.root", ".")).resolve("config/" + name + ".json"),
                     List.of("data.path=" + RealCifar10Test.SHARED.getParent()));
             assertTrue(c.data().download(), name + " downloads when no copy is there");
-            Cifar10.Splits s = DataSource.load(c.data()); // the shared copy is re-packed: its MD5 is not the official one
+            Cifar.Splits s = DataSource.load(c.data()); // the shared copy is re-packed: its MD5 is not the official one
             assertEquals(50_000, s.train().count(), name);
         }
     }
@@ -97,8 +98,8 @@ class TrainerTest {
     @Test
     void aShortRealDataRunBeats35Percent() throws IOException {
         RealCifar10Test.assumeSharedData();
-        Cifar10.Splits all = Cifar10.load(RealCifar10Test.SHARED);
-        Cifar10.Splits data = new Cifar10.Splits(all.train().first(10_000), all.test().first(2_000));
+        Cifar.Splits all = Cifar10.load(RealCifar10Test.SHARED);
+        Cifar.Splits data = new Cifar.Splits(all.train().first(10_000), all.test().first(2_000));
         RunConfig c = config("""
                 {"model": {"depth": 8, "width": 16}, "epochs": 2, "batch_size": 64, "device": "cpu", "memory_format": "channels_last"}""");
         List<EpochMetrics> metrics;

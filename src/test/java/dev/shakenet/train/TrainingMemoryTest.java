@@ -2,7 +2,7 @@ package dev.shakenet.train;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.shakenet.data.Cifar10;
+import dev.shakenet.data.Cifar;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,7 +49,7 @@ class TrainingMemoryTest {
                  "optimizer": {"lr": 0.02}, "schedule": {"type": "constant"}, "eval_interval": 4, "log_interval": 25,
                  "checkpoint": {"interval": 4, "keep_last": 2}}""", "engine=" + engine);
         // 400 training images at batch 8: 50 steps per epoch; 40 test images: evaluation is cheap.
-        Cifar10.Splits data = new Cifar10.Splits(TrainerTest.noise(400, 7), TrainerTest.noise(40, 8));
+        Cifar.Splits data = new Cifar.Splits(TrainerTest.noise(400, 7), TrainerTest.noise(40, 8));
         List<String> series = new ArrayList<>();
         long before, after;
         try (Trainer trainer = new Trainer(ResolvedRun.of(c), data, tmp)) {
