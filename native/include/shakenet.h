@@ -23,7 +23,7 @@ extern "C" {
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library whose
  * sn_abi_version differs from the SN_ABI_VERSION its bindings were generated from. */
-#define SN_ABI_VERSION 16
+#define SN_ABI_VERSION 17
 
 typedef struct sn_tensor sn_tensor;
 typedef struct sn_generator sn_generator;
@@ -144,6 +144,10 @@ int32_t sn_randn(const int64_t *shape, int32_t ndim, double mean, double std, in
 int32_t sn_rand_uniform(const int64_t *shape, int32_t ndim, double low, double high,
                         int32_t dtype, int32_t device_type, int32_t device_index,
                         sn_generator *generator, sn_tensor **out);
+/* Bernoulli(p) draws: 1 with probability p, else 0. */
+int32_t sn_bernoulli(const int64_t *shape, int32_t ndim, double p, int32_t dtype,
+                     int32_t device_type, int32_t device_index, sn_generator *generator,
+                     sn_tensor **out);
 /* Converts to a device, dtype and memory format (SN_KEEP keeps dtype / device). The result
  * may share storage with the input when nothing changes. non_blocking allows an asynchronous
  * host-to-device copy from pinned memory. */
@@ -316,6 +320,18 @@ int32_t sn_sgd_step(sn_tensor *const *params, sn_tensor *const *momentum_buffers
  * mini-batch (0.5 and 0.5 give evaluation's 0.5*(a+b)). They take no gradient. */
 int32_t sn_shake_shake(const sn_tensor *a, const sn_tensor *b, const sn_tensor *alpha,
                        const sn_tensor *beta, sn_tensor **out);
+
+/* ---- shake-drop ---------------------------------------------------------------------------- */
+
+/* ShakeDrop (Yamada et al., 2018) on a residual branch's output f, as one autograd function:
+ *   forward  out    = (gate + alpha - gate*alpha) * f   (f where gate = 1, alpha*f where gate = 0)
+ *   backward grad_f = (gate + beta - gate*beta) * g     (g where gate = 1, beta*g where gate = 0)
+ * gate, alpha and beta hold one floating-point value per image, shape (N) or (N,1,1,1), on f's
+ * device (the paper draws gate ~ Bernoulli(p_l), alpha ~ U(-1,1), beta ~ U(0,1)). f is any
+ * floating dtype; the coefficients are cast to it. They take no gradient. Evaluation's
+ * p_l * f is a plain sn_mul_scalar. */
+int32_t sn_shake_drop(const sn_tensor *f, const sn_tensor *gate, const sn_tensor *alpha,
+                      const sn_tensor *beta, sn_tensor **out);
 
 /* ---- the CPU-kernels engine (native/src/cpu/) ------------------------------------------------ */
 

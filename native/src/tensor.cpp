@@ -119,6 +119,18 @@ int32_t sn_rand_uniform(const int64_t* shape, int32_t ndim, double low, double h
   });
 }
 
+int32_t sn_bernoulli(const int64_t* shape, int32_t ndim, double p, int32_t dtype, int32_t device_type,
+                     int32_t device_index, sn_generator* generator, sn_tensor** out) {
+  SN_GUARD({
+    sn::out_arg(out, "out");
+    if (!(p >= 0.0 && p <= 1.0)) throw sn::InvalidArgument("p must lie in [0, 1], got " + std::to_string(p));
+    at::TensorOptions target = options(dtype, device_type, device_index);
+    at::Tensor tensor = at::empty(sn::shape(shape, ndim), target.dtype(draw_type(target.dtype().toScalarType())));
+    tensor.bernoulli_(p, sn::optional_generator(generator));
+    sn::give(tensor.to(target.dtype()), out);
+  });
+}
+
 int32_t sn_to(const sn_tensor* tensor, int32_t device_type, int32_t device_index, int32_t dtype,
               int32_t memory_format, int32_t non_blocking, sn_tensor** out) {
   SN_GUARD({

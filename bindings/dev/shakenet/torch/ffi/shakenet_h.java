@@ -23,10 +23,10 @@ public class shakenet_h extends shakenet_h$shared {
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
-    private static final int SN_ABI_VERSION = (int)16L;
+    private static final int SN_ABI_VERSION = (int)17L;
     /**
      * {@snippet lang=c :
-     * #define SN_ABI_VERSION 16
+     * #define SN_ABI_VERSION 17
      * }
      */
     public static int SN_ABI_VERSION() {
@@ -2171,6 +2171,73 @@ public class shakenet_h extends shakenet_h$shared {
                 traceDowncall("sn_rand_uniform", shape, ndim, low, high, dtype, device_type, device_index, generator, out);
             }
             return (int)mh$.invokeExact(shape, ndim, low, high, dtype, device_type, device_index, generator, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_bernoulli {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_INT,
+            shakenet_h.C_DOUBLE,
+            shakenet_h.C_INT,
+            shakenet_h.C_INT,
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_bernoulli");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_bernoulli(const int64_t *shape, int32_t ndim, double p, int32_t dtype, int32_t device_type, int32_t device_index, sn_generator *generator, sn_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor sn_bernoulli$descriptor() {
+        return sn_bernoulli.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_bernoulli(const int64_t *shape, int32_t ndim, double p, int32_t dtype, int32_t device_type, int32_t device_index, sn_generator *generator, sn_tensor **out)
+     * }
+     */
+    public static MethodHandle sn_bernoulli$handle() {
+        return sn_bernoulli.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_bernoulli(const int64_t *shape, int32_t ndim, double p, int32_t dtype, int32_t device_type, int32_t device_index, sn_generator *generator, sn_tensor **out)
+     * }
+     */
+    public static MemorySegment sn_bernoulli$address() {
+        return sn_bernoulli.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_bernoulli(const int64_t *shape, int32_t ndim, double p, int32_t dtype, int32_t device_type, int32_t device_index, sn_generator *generator, sn_tensor **out)
+     * }
+     */
+    public static int sn_bernoulli(MemorySegment shape, int ndim, double p, int dtype, int device_type, int device_index, MemorySegment generator, MemorySegment out) {
+        var mh$ = sn_bernoulli.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_bernoulli", shape, ndim, p, dtype, device_type, device_index, generator, out);
+            }
+            return (int)mh$.invokeExact(shape, ndim, p, dtype, device_type, device_index, generator, out);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -5550,6 +5617,70 @@ public class shakenet_h extends shakenet_h$shared {
                 traceDowncall("sn_shake_shake", a, b, alpha, beta, out);
             }
             return (int)mh$.invokeExact(a, b, alpha, beta, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sn_shake_drop {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            shakenet_h.C_INT,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER,
+            shakenet_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("sn_shake_drop");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t sn_shake_drop(const sn_tensor *f, const sn_tensor *gate, const sn_tensor *alpha, const sn_tensor *beta, sn_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor sn_shake_drop$descriptor() {
+        return sn_shake_drop.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t sn_shake_drop(const sn_tensor *f, const sn_tensor *gate, const sn_tensor *alpha, const sn_tensor *beta, sn_tensor **out)
+     * }
+     */
+    public static MethodHandle sn_shake_drop$handle() {
+        return sn_shake_drop.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t sn_shake_drop(const sn_tensor *f, const sn_tensor *gate, const sn_tensor *alpha, const sn_tensor *beta, sn_tensor **out)
+     * }
+     */
+    public static MemorySegment sn_shake_drop$address() {
+        return sn_shake_drop.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t sn_shake_drop(const sn_tensor *f, const sn_tensor *gate, const sn_tensor *alpha, const sn_tensor *beta, sn_tensor **out)
+     * }
+     */
+    public static int sn_shake_drop(MemorySegment f, MemorySegment gate, MemorySegment alpha, MemorySegment beta, MemorySegment out) {
+        var mh$ = sn_shake_drop.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sn_shake_drop", f, gate, alpha, beta, out);
+            }
+            return (int)mh$.invokeExact(f, gate, alpha, beta, out);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -16,7 +16,7 @@ import java.util.List;
  * fc.weight, fc.bias
  * </pre>
  */
-public final class ShakeResNet extends Module {
+public final class ShakeResNet extends Network {
     private final Stem stem;
     private final Stage[] stages = new Stage[3];
     private final Linear fc;

@@ -154,6 +154,12 @@ public final class Tensor implements AutoCloseable {
                 device.typeCode(), device.index(), Generator.handleOf(generator), out)));
     }
 
+    /** Bernoulli(p) draws, 1 with probability p and else 0; {@code generator} may be null for the device's default generator. */
+    public static Tensor bernoulli(double p, DType dtype, Device device, Generator generator, long... shape) {
+        return own(Native.handle((arena, out) -> sn_bernoulli(longs(arena, shape), shape.length, p, dtype.code(),
+                device.typeCode(), device.index(), Generator.handleOf(generator), out)));
+    }
+
     // ---- conversion and transfer ----------------------------------------------------------
 
     /** Converts device, dtype and layout at once; null keeps the current device / dtype. */
