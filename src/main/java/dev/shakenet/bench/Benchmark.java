@@ -3,7 +3,7 @@ package dev.shakenet.bench;
 import dev.shakenet.data.Cifar;
 import dev.shakenet.data.Batches;
 import dev.shakenet.data.ImageSet;
-import dev.shakenet.nn.ShakeResNet;
+import dev.shakenet.nn.Network;
 import dev.shakenet.optim.Sgd;
 import dev.shakenet.torch.CpuMemory;
 import dev.shakenet.torch.Device;
@@ -53,7 +53,7 @@ public final class Benchmark {
         double trainGflop;
         // The model first: creating it applies the config's process settings (threads, allocator) the header reports.
         try (TrainingModel training = TrainingModel.create(run); TrainStep step = new TrainStep(training)) {
-            ShakeResNet model = training.model();
+            Network model = training.model();
             Sgd sgd = training.sgd();
             RunConfig.Model m = config.model();
             out.put("config", config.name());
@@ -134,7 +134,7 @@ public final class Benchmark {
         return timing(seconds, batch);
     }
 
-    private static Map<String, Object> modelOnly(RunConfig config, ImageSet train, ForwardPass forward, ShakeResNet model, Sgd sgd,
+    private static Map<String, Object> modelOnly(RunConfig config, ImageSet train, ForwardPass forward, Network model, Sgd sgd,
                                                  Device device, int steps, int warmup) {
         int batchSize = config.batchSize();
         double[] total = new double[steps], forwardAndLoss = new double[steps], backward = new double[steps], check = new double[steps],
@@ -183,7 +183,7 @@ public final class Benchmark {
     private static Map<String, Object> evaluation(RunConfig config, ImageSet test, ForwardPass forward, Device device, int steps, int warmup) {
         int batch = config.evalBatchSize();
         double[] seconds = new double[steps];
-        ShakeResNet model = forward.model();
+        Network model = forward.model();
         model.train(false);
         try (TensorScope scope = TensorScope.open(); var noGrad = Torch.noGrad();
              Batches batches = Batches.evaluation(repeat(test, batch), batch)) {

@@ -32,8 +32,11 @@ public final class CpuKernelsEngine implements Engine {
     }
 
     @Override
-    public Tensor forward(ShakeResNet model, Tensor images) {
-        if (!model.isTraining()) return model.forward(images);
+    public Tensor forward(Network network, Tensor images) {
+        if (!network.isTraining()) return network.forward(images);
+        if (!(network instanceof ShakeResNet model)) {
+            throw new IllegalArgumentException("the CPU kernels run Shake-Shake 2xKd only, not " + network.getClass().getSimpleName());
+        }
         Tensor x = stem(model.stem(), images);
         Tensor h = null;
         for (ShakeResNet.Stage stage : model.stages()) {

@@ -14,7 +14,7 @@ public final class ReferenceEngine implements Engine {
     }
 
     @Override
-    public Tensor forward(ShakeResNet model, Tensor images) {
+    public Tensor forward(Network model, Tensor images) {
         return model.forward(images);
     }
 

@@ -1,7 +1,7 @@
 package dev.shakenet.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.shakenet.nn.ShakeResNet;
+import dev.shakenet.nn.Network;
 import dev.shakenet.optim.Sgd;
 import dev.shakenet.torch.DamagedFileException;
 import dev.shakenet.torch.Device;
@@ -28,7 +28,7 @@ import org.apache.logging.log4j.Logger;
  * One checkpoint file: a flat {name: tensor} dict in PyTorch's format (so torch.load opens it)
  * holding everything a run needs to continue exactly:
  * <pre>
- * model.&lt;name&gt;                 parameters and BN buffers (the names of ShakeResNet)
+ * model.&lt;name&gt;                 parameters and BN buffers (the names of Network)
  * optimizer.momentum.&lt;name&gt;    SGD momentum buffers, per parameter
  * optimizer.momentum_ready     uint8, 1 where a buffer holds momentum already
  * rng.shake                    state of the shake-coefficient generator
@@ -125,7 +125,7 @@ public final class Checkpoint implements AutoCloseable {
      * and batch-norm statistics, momentum, the shake and default CPU generators, the loss scale.
      */
     public void restore(TrainingModel training) {
-        ShakeResNet model = training.model();
+        Network model = training.model();
         try {
             model.loadStateDict(section(MODEL));
         } catch (IllegalArgumentException e) {
@@ -185,7 +185,7 @@ public final class Checkpoint implements AutoCloseable {
     /** The run config the checkpoint was written under. */
     public RunConfig config() {
         try {
-            return ConfigLoader.JSON.treeToValue(meta.config(), RunConfig.class);
+            return ConfigLoader.ofSaved(meta.config());
         } catch (IOException e) {
             throw new CheckpointException("checkpoint's config does not read back: " + e.getMessage());
         }

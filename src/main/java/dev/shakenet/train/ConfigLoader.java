@@ -93,6 +93,16 @@ public final class ConfigLoader {
         return config;
     }
 
+    /**
+     * A config as a checkpoint saved it, read under today's keys: the defaults of keys added since
+     * it was written, keys since removed left out; not validated again (it ran as it was).
+     */
+    public static RunConfig ofSaved(JsonNode saved) throws JsonProcessingException {
+        ObjectNode merged = JSON.valueToTree(RunConfig.DEFAULTS);
+        merge(merged, saved);
+        return JSON.treeToValue(merged, RunConfig.class);
+    }
+
     /** The config as JSON, every key present (what a run folder records). */
     public static String toJson(RunConfig config) {
         try {

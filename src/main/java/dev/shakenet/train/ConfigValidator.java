@@ -26,8 +26,23 @@ final class ConfigValidator {
     private void check(RunConfig c) {
         require(c.name() != null && c.name().matches("[A-Za-z0-9._-]+"), "name", "must be letters, digits, '.', '_' or '-' (it names the run folder)", c.name());
         RunConfig.Model m = c.model();
-        require(m.depth() >= 8 && (m.depth() - 2) % 6 == 0, "model.depth", "must be 6n+2 with n >= 1 (8, 14, 20, 26, 32, ...)", m.depth());
-        require(m.width() >= 2 && m.width() % 2 == 0, "model.width", "must be even and >= 2 (the paper uses 32, 64, 96)", m.width());
+        switch (m.family()) {
+            case SHAKE_RESNET -> {
+                require(m.depth() >= 8 && (m.depth() - 2) % 6 == 0, "model.depth", "must be 6n+2 with n >= 1 (8, 14, 20, 26, 32, ...)", m.depth());
+                require(m.width() >= 2 && m.width() % 2 == 0, "model.width", "must be even and >= 2 (the paper uses 32, 64, 96)", m.width());
+            }
+            case SHAKE_RESNEXT -> {
+                require(m.depth() >= 11 && (m.depth() - 2) % 9 == 0, "model.depth", "must be 9n+2 with n >= 1 for shake_resnext (the paper's is 29)", m.depth());
+                require(m.width() >= 1, "model.width", "must be >= 1 for shake_resnext (channels per group; the paper's 2x4x64d has 64)", m.width());
+                require(m.cardinality() >= 1, "model.cardinality", "must be >= 1 (groups per branch; the paper's 2x4x64d has 4)", m.cardinality());
+            }
+            case PYRAMIDNET -> {
+                int per = m.bottleneck() ? 9 : 6;
+                require(m.depth() >= per + 2 && (m.depth() - 2) % per == 0, "model.depth",
+                        "must be " + per + "n+2 for a " + (m.bottleneck() ? "bottleneck" : "basic") + " pyramidnet (110 basic, 272 bottleneck in the papers)", m.depth());
+                require(m.alpha() > 0, "model.alpha", "must be > 0 (the widening over all blocks; 270 and 200 in the papers)", m.alpha());
+            }
+        }
         require(m.shakeForward() != ShakeShake.Mode.KEEP, "model.shake_forward", "must be shake or even (keep is a backward mode)", "keep");
 
         RunConfig.Optimizer o = c.optimizer();

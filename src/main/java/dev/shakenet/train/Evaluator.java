@@ -2,7 +2,7 @@ package dev.shakenet.train;
 
 import dev.shakenet.data.Batches;
 import dev.shakenet.data.ImageSet;
-import dev.shakenet.nn.ShakeResNet;
+import dev.shakenet.nn.Network;
 import dev.shakenet.torch.DType;
 import dev.shakenet.torch.Device;
 import dev.shakenet.torch.Functional;
@@ -63,7 +63,7 @@ public final class Evaluator {
     /** As above; with {@code stoppable} false a stop request does not end it (a data-parallel run acts on it after). */
     Result evaluate(ImageSet set, boolean stoppable) {
         long start = System.nanoTime();
-        ShakeResNet model = forward.model();
+        Network model = forward.model();
         Device device = forward.device();
         boolean wasTraining = model.isTraining();
         model.train(false);

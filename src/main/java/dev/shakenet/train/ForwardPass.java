@@ -2,7 +2,7 @@ package dev.shakenet.train;
 
 import dev.shakenet.data.Batches;
 import dev.shakenet.nn.Engine;
-import dev.shakenet.nn.ShakeResNet;
+import dev.shakenet.nn.Network;
 import dev.shakenet.torch.Autocast;
 import dev.shakenet.torch.DType;
 import dev.shakenet.torch.Device;
@@ -19,13 +19,13 @@ public final class ForwardPass {
     /** A batch on the device: images (N,3,32,32) in the model's memory format, labels (N) int64. */
     public record DeviceBatch(Tensor images, Tensor labels) {}
 
-    private final ShakeResNet model;
+    private final Network model;
     private final Engine engine;
     private final Device device;
     private final MemoryFormat format;
     private final Precision precision;
 
-    ForwardPass(ShakeResNet model, Engine engine, Device device, MemoryFormat format, Precision precision) {
+    ForwardPass(Network model, Engine engine, Device device, MemoryFormat format, Precision precision) {
         this.model = model;
         this.engine = engine;
         this.device = device;
@@ -33,7 +33,7 @@ public final class ForwardPass {
         this.precision = precision;
     }
 
-    public ShakeResNet model() {
+    public Network model() {
         return model;
     }
 

@@ -24,7 +24,8 @@ public final class ProcessSettings {
     /** The engine the config asks for on {@code device}; fails, before any work starts, on one this build or device cannot run. */
     static Engine engine(RunConfig config, Device device) {
         try {
-            return Engine.choose(config.engine(), device);
+            RunConfig.Family family = config.model().family();
+            return Engine.choose(config.engine(), device, family == RunConfig.Family.SHAKE_RESNET ? null : family.name().toLowerCase());
         } catch (IllegalArgumentException e) {
             throw new ConfigException(e.getMessage());
         }

@@ -35,16 +35,33 @@ public record RunConfig(
         Distributed distributed) {
 
     /**
-     * Shake-Shake-{depth} 2x{width}d, how its branches are combined, and optionally a weights file
-     * (PyTorch format, the model's names) to start from instead of the paper's initialization.
+     * The network: its family, depth and widths (Shake-Shake 2x{width}d; ResNeXt's cardinality and
+     * channels per group in {@code width}; PyramidNet's widening {@code alpha} and block kind),
+     * how Shake-Shake combines its branches, and optionally a weights file (PyTorch format, the
+     * model's names) to start from instead of the paper's initialization.
      */
     public record Model(int depth, int width, ShakeShake.Mode shakeForward, ShakeShake.Mode shakeBackward,
-                        ShakeShake.Level shakeLevel, String initFrom) {
+                        ShakeShake.Level shakeLevel, String initFrom, Family family, int cardinality, double alpha, boolean bottleneck) {
+        /** A config written before the families existed (an older checkpoint's) is Shake-Shake 2xKd. */
+        public Model {
+            if (family == null) family = Family.SHAKE_RESNET;
+        }
+
         /** The keys that fix the shapes of the parameters: a resume may not change them. */
         public String shape() {
-            return "depth " + depth + ", width " + width;
+            return switch (family) {
+                case SHAKE_RESNET -> "depth " + depth + ", width " + width;
+                case SHAKE_RESNEXT -> "shake_resnext, depth " + depth + ", cardinality " + cardinality + ", width " + width;
+                case PYRAMIDNET -> "pyramidnet, depth " + depth + ", alpha " + alpha + (bottleneck ? ", bottleneck" : ", basic");
+            };
         }
     }
+
+    /**
+     * The network: Shake-Shake 2xKd ResNets (the paper's CIFAR-10 family), Shake-Shake ResNeXt
+     * (the paper's CIFAR-100 network, 2 x cardinality x width d), or PyramidNet with ShakeDrop.
+     */
+    public enum Family { SHAKE_RESNET, SHAKE_RESNEXT, PYRAMIDNET }
 
     /** A checkpoint every {@code interval} epochs (and after the last); the newest {@code keepLast} kept, and the best. */
     public record Checkpointing(int interval, int keepLast, boolean keepBest) {}
@@ -71,6 +88,12 @@ public record RunConfig(
      */
     public record Data(String path, boolean download, boolean augment, int trainLimit, int testLimit, int cutout, Dataset dataset,
                        Labels labels) {
+        /** A config written before CIFAR-100 was read (an older checkpoint's) is CIFAR-10's. */
+        public Data {
+            if (dataset == null) dataset = Dataset.CIFAR10;
+            if (labels == null) labels = Labels.FINE;
+        }
+
         /** The files, classes and normalization this section names. */
         public CifarFormat format() {
             return dataset == Dataset.CIFAR10 ? CifarFormat.CIFAR10 : labels == Labels.COARSE ? CifarFormat.CIFAR100_COARSE : CifarFormat.CIFAR100;
@@ -117,7 +140,7 @@ public record RunConfig(
     public static final RunConfig DEFAULTS = new RunConfig(
             "run",
             "",
-            new Model(26, 32, ShakeShake.Mode.SHAKE, ShakeShake.Mode.SHAKE, ShakeShake.Level.IMAGE, null),
+            new Model(26, 32, ShakeShake.Mode.SHAKE, ShakeShake.Mode.SHAKE, ShakeShake.Level.IMAGE, null, Family.SHAKE_RESNET, 4, 270, false),
             new Optimizer(0.1, 0.9, 0.0, 1e-4, true),
             new Schedule(ScheduleType.COSINE, null, 0.0, 0.0),
             1800,

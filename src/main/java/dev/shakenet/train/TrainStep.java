@@ -1,6 +1,6 @@
 package dev.shakenet.train;
 
-import dev.shakenet.nn.ShakeResNet;
+import dev.shakenet.nn.Network;
 import dev.shakenet.optim.Sgd;
 import dev.shakenet.torch.Functional;
 import dev.shakenet.torch.ParameterUpdates;
@@ -17,7 +17,7 @@ public final class TrainStep implements AutoCloseable {
     /** The batch's loss (a detached scalar) and logits (detached), on the device, and whether the update was applied. */
     public record Output(Tensor loss, Tensor logits, boolean applied) {}
 
-    private final ShakeResNet model;
+    private final Network model;
     private final Sgd sgd;
     private final List<Tensor> params;
     private final ForwardPass forward;

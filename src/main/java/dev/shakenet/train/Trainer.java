@@ -2,7 +2,7 @@ package dev.shakenet.train;
 
 import dev.shakenet.data.Cifar;
 import dev.shakenet.data.Batches;
-import dev.shakenet.nn.ShakeResNet;
+import dev.shakenet.nn.Network;
 import dev.shakenet.optim.LrSchedule;
 import dev.shakenet.torch.Device;
 import dev.shakenet.torch.Tensor;
@@ -37,7 +37,7 @@ public final class Trainer implements AutoCloseable {
     private final Cifar.Splits data;
     private final Device device;
     private final TrainingModel training;
-    private final ShakeResNet model;
+    private final Network model;
     private final int stepsPerEpoch;
     private final LrSchedule schedule;
     private final Evaluator evaluator;
@@ -341,7 +341,7 @@ public final class Trainer implements AutoCloseable {
                 .stripTrailingZeros().toPlainString();
     }
 
-    public ShakeResNet model() {
+    public Network model() {
         return model;
     }
 

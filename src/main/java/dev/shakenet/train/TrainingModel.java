@@ -5,6 +5,7 @@ import dev.shakenet.nn.Engine;
 import dev.shakenet.nn.Init;
 import dev.shakenet.nn.Shake;
 import dev.shakenet.nn.ShakeCoefficients;
+import dev.shakenet.nn.Network;
 import dev.shakenet.nn.ShakeResNet;
 import dev.shakenet.optim.Sgd;
 import dev.shakenet.torch.Device;
@@ -23,7 +24,7 @@ public final class TrainingModel implements AutoCloseable {
     private final Engine engine;
     private final Generator initGenerator;
     private final Generator shakeGenerator;
-    private final ShakeResNet model;
+    private final Network model;
     private final Sgd sgd; // null in a model built for evaluation
     private final LossScaler lossScaler; // fp16 training only
     private final ForwardPass forwardPass;
@@ -39,7 +40,7 @@ public final class TrainingModel implements AutoCloseable {
         this.engine = engine;
         initGenerator = Generator.create(Device.CPU, config.seed());
         Generator shake = null;
-        ShakeResNet built = null;
+        Network built = null;
         try {
             shake = Generator.create(device, Batches.seedForRank(config.seed(), rank) + 1);
             built = network(config, device, initGenerator, shake);
@@ -85,12 +86,17 @@ public final class TrainingModel implements AutoCloseable {
         return built;
     }
 
-    /** Shake-Shake-{depth} 2x{width}d with a head for the data set's classes, as the config's model and data sections say. */
-    private static ShakeResNet network(RunConfig config, Device device, Generator init, Generator shake) {
+    /** The config's network (model section) with a head for the data set's classes (data section). */
+    private static Network network(RunConfig config, Device device, Generator init, Generator shake) {
         RunConfig.Model m = config.model();
-        return new ShakeResNet(m.depth(), m.width(), config.data().format().classes(),
-                ShakeCoefficients.drawn(new Shake(m.shakeForward(), m.shakeBackward(), m.shakeLevel()), shake),
-                new Init(device, config.memoryFormat(), init));
+        int classes = config.data().format().classes();
+        Init initialization = new Init(device, config.memoryFormat(), init);
+        return switch (m.family()) {
+            case SHAKE_RESNET -> new ShakeResNet(m.depth(), m.width(), classes,
+                    ShakeCoefficients.drawn(new Shake(m.shakeForward(), m.shakeBackward(), m.shakeLevel()), shake), initialization);
+            case SHAKE_RESNEXT, PYRAMIDNET -> throw new ConfigException("model.family " + m.family().name().toLowerCase()
+                    + " cannot be built by this version yet; use shake_resnet");
+        };
     }
 
     /** The config the model was built from. */
@@ -102,7 +108,7 @@ public final class TrainingModel implements AutoCloseable {
         return device;
     }
 
-    public ShakeResNet model() {
+    public Network model() {
         return model;
     }
 
