@@ -32,7 +32,7 @@ final class ConfigValidator {
                 require(m.width() >= 2 && m.width() % 2 == 0, "model.width", "must be even and >= 2 (the paper uses 32, 64, 96)", m.width());
             }
             case SHAKE_RESNEXT -> {
-                require(m.depth() >= 11 && (m.depth() - 2) % 9 == 0, "model.depth", "must be 9n+2 with n >= 1 for shake_resnext (the paper's is 29)", m.depth());
+                require(m.depth() == 29, "model.depth", "must be 29 for shake_resnext (ResNeXt-29: 3 stages of 3 bottleneck blocks)", m.depth());
                 require(m.width() >= 1, "model.width", "must be >= 1 for shake_resnext (channels per group; the paper's 2x4x64d has 64)", m.width());
                 require(m.cardinality() >= 1, "model.cardinality", "must be >= 1 (groups per branch; the paper's 2x4x64d has 4)", m.cardinality());
             }

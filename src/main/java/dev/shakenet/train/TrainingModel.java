@@ -6,6 +6,8 @@ import dev.shakenet.nn.Init;
 import dev.shakenet.nn.Shake;
 import dev.shakenet.nn.ShakeCoefficients;
 import dev.shakenet.nn.Network;
+import dev.shakenet.nn.PyramidNet;
+import dev.shakenet.nn.ShakeResNeXt;
 import dev.shakenet.nn.ShakeResNet;
 import dev.shakenet.optim.Sgd;
 import dev.shakenet.torch.Device;
@@ -94,8 +96,9 @@ public final class TrainingModel implements AutoCloseable {
         return switch (m.family()) {
             case SHAKE_RESNET -> new ShakeResNet(m.depth(), m.width(), classes,
                     ShakeCoefficients.drawn(new Shake(m.shakeForward(), m.shakeBackward(), m.shakeLevel()), shake), initialization);
-            case SHAKE_RESNEXT, PYRAMIDNET -> throw new ConfigException("model.family " + m.family().name().toLowerCase()
-                    + " cannot be built by this version yet; use shake_resnet");
+            case SHAKE_RESNEXT -> new ShakeResNeXt(m.cardinality(), m.width(), classes,
+                    ShakeCoefficients.drawn(new Shake(m.shakeForward(), m.shakeBackward(), m.shakeLevel()), shake), initialization);
+            case PYRAMIDNET -> new PyramidNet(m.depth(), m.alpha(), m.bottleneck(), classes, shake, initialization);
         };
     }
 

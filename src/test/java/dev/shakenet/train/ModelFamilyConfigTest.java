@@ -19,7 +19,7 @@ class ModelFamilyConfigTest {
 
     @Test
     void eachFamilyHasItsOwnDepthRule() throws Exception {
-        assertEquals("model.depth: must be 9n+2 with n >= 1 for shake_resnext (the paper's is 29), got 26",
+        assertEquals("model.depth: must be 29 for shake_resnext (ResNeXt-29: 3 stages of 3 bottleneck blocks), got 26",
                 problem("{\"model\": {\"family\": \"shake_resnext\"}}"));
         assertEquals(29, resolve("{\"model\": {\"family\": \"shake_resnext\", \"depth\": 29, \"width\": 64}}").model().depth());
         assertEquals("model.depth: must be 9n+2 for a bottleneck pyramidnet (110 basic, 272 bottleneck in the papers), got 26",
