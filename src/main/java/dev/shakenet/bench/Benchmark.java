@@ -57,7 +57,7 @@ public final class Benchmark {
             Sgd sgd = training.sgd();
             RunConfig.Model m = config.model();
             out.put("config", config.name());
-            out.put("model", "Shake-Shake-" + m.depth() + " 2x" + m.width() + "d");
+            out.put("model", m.title());
             out.put("device", device.toString());
             out.put("device_name", RunInfo.deviceName(device));
             out.put("precision", config.precision().name().toLowerCase());
@@ -75,13 +75,19 @@ public final class Benchmark {
             out.put("timed_steps", steps);
             out.put("parameters", model.parameterCount());
             ForwardPass forward = training.forwardPass();
-            double forwardGflop = 2.0 * ModelArithmetic.forwardMultiplyAdds(m.depth(), m.width(), config.data().format().classes()) / 1e9;
+            // ModelArithmetic counts Shake-Shake 2xKd's layers; other families are timed, not counted (0: no rates, no bound)
+            boolean counted = m.family() == RunConfig.Family.SHAKE_RESNET;
+            double forwardGflop = counted ? 2.0 * ModelArithmetic.forwardMultiplyAdds(m.depth(), m.width(), config.data().format().classes()) / 1e9 : 0;
             trainGflop = 3 * forwardGflop;
             Map<String, Object> arithmetic = new LinkedHashMap<>();
-            arithmetic.put("forward_gflop_per_image", forwardGflop);
-            arithmetic.put("train_step_gflop_per_image", trainGflop);
-            arithmetic.put("counted", "2 FLOP per multiply-add of the convolutions and the linear layer, from the shapes run; "
-                    + "a training step counts 3 forward passes (forward, input gradients, weight gradients)");
+            if (counted) {
+                arithmetic.put("forward_gflop_per_image", forwardGflop);
+                arithmetic.put("train_step_gflop_per_image", trainGflop);
+                arithmetic.put("counted", "2 FLOP per multiply-add of the convolutions and the linear layer, from the shapes run; "
+                        + "a training step counts 3 forward passes (forward, input gradients, weight gradients)");
+            } else {
+                arithmetic.put("counted", "not for " + m.family().name().toLowerCase() + ": only Shake-Shake 2xKd's arithmetic is counted");
+            }
             out.put("arithmetic", arithmetic);
             out.put("train_step_with_data", finishSection(device, withData(config, data.train(), forward, step, device, steps, warmup), trainGflop));
             out.put("model_step", finishSection(device, modelOnly(config, data.train(), forward, model, sgd, device, steps, warmup), trainGflop));
@@ -90,7 +96,7 @@ public final class Benchmark {
         }
         Map<String, Object> ceiling = ConvolutionCeiling.measure(device, config.precision(), config.memoryFormat(), steps, warmup);
         double ceilingRate = ((Stats) ceiling.get("gflop_per_second")).median();
-        ceiling.put("train_step_images_per_second_bound", ceilingRate / trainGflop);
+        if (trainGflop > 0) ceiling.put("train_step_images_per_second_bound", ceilingRate / trainGflop);
         out.put("convolution_ceiling", ceiling);
         out.put("peak_rss_bytes", peakResidentBytes());
         if (CpuMemory.isCaching()) out.put("cpu_allocator_totals", CpuMemory.stats());
@@ -103,7 +109,7 @@ public final class Benchmark {
      * next section.
      */
     private static Map<String, Object> finishSection(Device device, Map<String, Object> section, double gflopPerImage) {
-        section.put("gflop_per_second", ((Stats) section.get("images_per_second")).median() * gflopPerImage);
+        if (gflopPerImage > 0) section.put("gflop_per_second", ((Stats) section.get("images_per_second")).median() * gflopPerImage);
         if (CpuMemory.isCaching()) {
             section.put("peak_cpu_tensor_bytes", CpuMemory.stats().peakLiveBytes());
             CpuMemory.resetPeak();

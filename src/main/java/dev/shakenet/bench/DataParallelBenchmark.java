@@ -35,7 +35,7 @@ public final class DataParallelBenchmark {
             RunConfig.Model m = config.model();
             long parameters = training.model().parameterCount();
             out.put("config", config.name());
-            out.put("model", "Shake-Shake-" + m.depth() + " 2x" + m.width() + "d");
+            out.put("model", m.title());
             out.put("processes", world);
             out.put("backend", dp.isDistributed() ? dp.backendName() : "none");
             out.put("threads_per_process", Torch.numThreads());

@@ -47,6 +47,16 @@ public record RunConfig(
             if (family == null) family = Family.SHAKE_RESNET;
         }
 
+        /** The network's name as papers write it, e.g. "Shake-Shake-26 2x32d" (logs, bench). */
+        public String title() {
+            return switch (family) {
+                case SHAKE_RESNET -> "Shake-Shake-" + depth + " 2x" + width + "d";
+                case SHAKE_RESNEXT -> "Shake-Shake ResNeXt-" + depth + " 2x" + cardinality + "x" + width + "d";
+                case PYRAMIDNET -> "PyramidNet-" + depth + " (alpha " + new java.math.BigDecimal(alpha).stripTrailingZeros().toPlainString() + ", "
+                        + (bottleneck ? "bottleneck" : "basic") + ") with ShakeDrop";
+            };
+        }
+
         /** The keys that fix the shapes of the parameters: a resume may not change them. */
         public String shape() {
             return switch (family) {

@@ -101,8 +101,8 @@ public final class Trainer implements AutoCloseable {
             training.close(); // a checkpoint or weights file that does not fit: the model goes with the failed start
             throw e;
         }
-        LOG.info("Shake-Shake-{} 2x{}d ({} parameters) on {} ({} engine, {} threads, {}, {}), {} training / {} test images, {} steps per epoch{}",
-                m.depth(), m.width(), String.format("%,d", model.parameterCount()), device, training.engine().name(), Torch.numThreads(),
+        LOG.info("{} ({} parameters) on {} ({} engine, {} threads, {}, {}), {} training / {} test images, {} steps per epoch{}",
+                m.title(), String.format("%,d", model.parameterCount()), device, training.engine().name(), Torch.numThreads(),
                 config.memoryFormat().name().toLowerCase(), config.precision().name().toLowerCase(), data.train().count(), data.test().count(),
                 stepsPerEpoch, dp.isDistributed() ? String.format(" on each of %d processes (%s, rank %d; %d images per step in all)",
                         dp.worldSize(), dp.backendName(), dp.rank(), config.batchSize() * dp.worldSize()) : "");
