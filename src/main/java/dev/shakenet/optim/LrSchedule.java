@@ -4,7 +4,7 @@ package dev.shakenet.optim;
  * A learning rate for every update. Per-iteration schedules read {@code step}; per-epoch ones
  * (PyTorch schedulers stepped once an epoch) read {@code epoch}.
  */
-public sealed interface LrSchedule permits LrSchedule.Constant, LrSchedule.Cosine, CosineAnnealingLr, LrSchedule.Warmup {
+public sealed interface LrSchedule permits LrSchedule.Constant, LrSchedule.Cosine, LrSchedule.MultiStep, CosineAnnealingLr, LrSchedule.Warmup {
 
     /**
      * @param step updates done before this one (0-based, counted over the whole run)
@@ -33,6 +33,24 @@ public sealed interface LrSchedule permits LrSchedule.Constant, LrSchedule.Cosin
         @Override
         public double lr(long step, int epoch) {
             return etaMin + (base - etaMin) * (1 + Math.cos(Math.PI * step / totalSteps)) / 2;
+        }
+    }
+
+    /**
+     * PyTorch's MultiStepLR stepped once an epoch: {@code base * gamma^k} with k the milestones
+     * (epochs, increasing) at or before this epoch, e.g. the PyramidNet recipe's x0.1 at epochs
+     * 150 and 225.
+     */
+    record MultiStep(double base, java.util.List<Integer> milestones, double gamma) implements LrSchedule {
+        public MultiStep {
+            milestones = java.util.List.copyOf(milestones);
+        }
+
+        @Override
+        public double lr(long step, int epoch) {
+            int passed = 0;
+            for (int m : milestones) if (m <= epoch) passed++;
+            return base * Math.pow(gamma, passed);
         }
     }
 

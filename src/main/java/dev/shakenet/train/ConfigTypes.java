@@ -72,6 +72,11 @@ final class ConfigTypes {
         if (type == double.class || type == Double.class) return value.isNumber() ? null : value + " is not a number; expected " + accepted(type) + orNull;
         if (type == boolean.class || type == Boolean.class) return value.isBoolean() ? null : value + " is not a boolean; expected " + accepted(type) + orNull;
         if (type == String.class) return value.isTextual() ? null : value + " is not a string; expected " + accepted(type) + orNull;
+        if (List.class.isAssignableFrom(type)) { // the config's lists hold whole numbers (schedule.milestones)
+            boolean whole = value.isArray();
+            for (JsonNode item : value) whole &= item.isIntegralNumber() && item.canConvertToInt();
+            return whole ? null : value + " is not a list of whole numbers; expected " + accepted(type) + orNull;
+        }
         throw new IllegalArgumentException("no JSON type check for " + type);
     }
 
@@ -84,6 +89,7 @@ final class ConfigTypes {
         if (type == double.class || type == Double.class) return "a number such as 0.5";
         if (type == boolean.class || type == Boolean.class) return "true or false";
         if (type == String.class) return "a string in double quotes, such as \"text\"";
+        if (List.class.isAssignableFrom(type)) return "a list of whole numbers such as [150, 225]";
         return "an integer such as 10";
     }
 }

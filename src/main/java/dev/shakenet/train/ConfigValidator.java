@@ -54,6 +54,14 @@ final class ConfigValidator {
                 "needs momentum > 0 and dampening 0 (as in torch.optim.SGD)", "true with momentum " + o.momentum() + ", dampening " + o.dampening());
 
         RunConfig.Schedule s = c.schedule();
+        if (s.type() == RunConfig.ScheduleType.MULTISTEP) {
+            boolean increasing = s.milestones() != null && !s.milestones().isEmpty() && s.milestones().getFirst() != null && s.milestones().getFirst() >= 1;
+            for (int i = 1; increasing && i < s.milestones().size(); i++) {
+                increasing = s.milestones().get(i) != null && s.milestones().get(i) > s.milestones().get(i - 1);
+            }
+            require(increasing, "schedule.milestones", "must be a list of increasing epochs >= 1 for multistep, e.g. [150, 225]", s.milestones());
+            require(s.gamma() > 0, "schedule.gamma", "must be > 0 (the factor at each milestone, 0.1 in most recipes)", s.gamma());
+        }
         if (s.type() == RunConfig.ScheduleType.COSINE_ANNEALING_LR) {
             require(s.tMax() != null && s.tMax() >= 1, "schedule.t_max", "must be an integer >= 1 for cosine_annealing_lr (epochs per half period)", s.tMax());
         }

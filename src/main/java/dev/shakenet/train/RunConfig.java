@@ -80,13 +80,15 @@ public record RunConfig(
     public record Optimizer(double lr, double momentum, double dampening, double weightDecay, boolean nesterov) {}
 
     /** How the learning rate moves over the run. */
-    public record Schedule(ScheduleType type, Integer tMax, double etaMin, double warmupEpochs) {}
+    public record Schedule(ScheduleType type, Integer tMax, double etaMin, double warmupEpochs, java.util.List<Integer> milestones, double gamma) {}
 
     public enum ScheduleType {
         /** The paper's: cosine from lr to eta_min over all iterations, updated every iteration. */
         COSINE,
         /** PyTorch's CosineAnnealingLR with t_max, stepped once per epoch (rises again past t_max). */
         COSINE_ANNEALING_LR,
+        /** PyTorch's MultiStepLR, stepped per epoch: times gamma at each of the milestones (epochs). */
+        MULTISTEP,
         CONSTANT
     }
 
@@ -152,7 +154,7 @@ public record RunConfig(
             "",
             new Model(26, 32, ShakeShake.Mode.SHAKE, ShakeShake.Mode.SHAKE, ShakeShake.Level.IMAGE, null, Family.SHAKE_RESNET, 4, 270, false),
             new Optimizer(0.1, 0.9, 0.0, 1e-4, true),
-            new Schedule(ScheduleType.COSINE, null, 0.0, 0.0),
+            new Schedule(ScheduleType.COSINE, null, 0.0, 0.0, null, 0.1),
             1800,
             64,
             128,

@@ -14,6 +14,7 @@ final class Schedules {
         LrSchedule schedule = switch (s.type()) {
             case COSINE -> new LrSchedule.Cosine(base, s.etaMin(), totalSteps);
             case COSINE_ANNEALING_LR -> new CosineAnnealingLr(base, s.tMax(), s.etaMin());
+            case MULTISTEP -> new LrSchedule.MultiStep(base, s.milestones(), s.gamma());
             case CONSTANT -> new LrSchedule.Constant(base);
         };
         long warmupSteps = Math.round(s.warmupEpochs() * stepsPerEpoch);

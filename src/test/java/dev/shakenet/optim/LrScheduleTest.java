@@ -76,4 +76,17 @@ class LrScheduleTest {
     void badTMaxIsRejected() {
         assertThrows(IllegalArgumentException.class, () -> new CosineAnnealingLr(0.1, 0, 0));
     }
+
+    @Test
+    void multiStepIsPytorchsMultiStepLrStepBeforeAndAfterEachMilestone() {
+        // MultiStepLR(base 0.1, milestones [150, 225], gamma 0.1) after `epoch` scheduler steps: 0.1 * 0.1^(milestones <= epoch)
+        LrSchedule s = new LrSchedule.MultiStep(0.1, java.util.List.of(150, 225), 0.1);
+        assertEquals(0.1, s.lr(0, 0));
+        assertEquals(0.1, s.lr(123_456, 149), "the rate ignores the step: it moves once an epoch");
+        assertEquals(0.1 * 0.1, s.lr(0, 150));
+        assertEquals(0.1 * 0.1, s.lr(0, 224));
+        assertEquals(0.1 * Math.pow(0.1, 2), s.lr(0, 225));
+        assertEquals(0.1 * Math.pow(0.1, 2), s.lr(0, 299));
+        assertEquals(0.5 * 0.2, new LrSchedule.MultiStep(0.5, java.util.List.of(1), 0.2).lr(0, 1));
+    }
 }

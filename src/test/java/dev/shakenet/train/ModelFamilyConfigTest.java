@@ -54,4 +54,19 @@ class ModelFamilyConfigTest {
         assertEquals(0, old.data().cutout());
         assertEquals(300, old.distributed().timeoutSeconds());
     }
+
+    @Test
+    void multistepNeedsIncreasingMilestonesAndAPositiveGamma() throws Exception {
+        RunConfig ok = resolve("{\"schedule\": {\"type\": \"multistep\", \"milestones\": [150, 225]}, \"epochs\": 300}");
+        assertEquals(List.of(150, 225), ok.schedule().milestones());
+        assertEquals(0.1, ok.schedule().gamma());
+        assertEquals("schedule.milestones: must be a list of increasing epochs >= 1 for multistep, e.g. [150, 225], got [225, 150]",
+                problem("{\"schedule\": {\"type\": \"multistep\", \"milestones\": [225, 150]}}"));
+        assertEquals("schedule.milestones: must be a list of increasing epochs >= 1 for multistep, e.g. [150, 225], got null",
+                problem("{\"schedule\": {\"type\": \"multistep\"}}"));
+        assertEquals("schedule.milestones: [\"a\"] is not a list of whole numbers; expected a list of whole numbers such as [150, 225], or null",
+                problem("{\"schedule\": {\"type\": \"multistep\", \"milestones\": [\"a\"]}}"));
+        assertEquals("schedule.gamma: must be > 0 (the factor at each milestone, 0.1 in most recipes), got 0.0",
+                problem("{\"schedule\": {\"type\": \"multistep\", \"milestones\": [1], \"gamma\": 0}}"));
+    }
 }
