@@ -27,6 +27,8 @@ final class PyramidBlock extends Module {
     private final int outChannels;
     private final double survival;
     private final Generator generator;
+    /** Test hook (null: draw from the generator): see {@link #giveCoefficients}. */
+    private java.util.function.Function<Tensor, ShakeDropCoefficients> given;
 
     PyramidBlock(int in, int width, int stride, boolean bottleneck, double survival, Generator generator, Init init) {
         this.stride = stride;
@@ -70,7 +72,7 @@ final class PyramidBlock extends Module {
         if (!isTraining()) return ShakeDrop.evaluate(f, survival);
         // float32 draws for float32 and reduced precision alike: one random stream for both.
         DType dtype = f.dtype() == DType.FLOAT64 ? DType.FLOAT64 : DType.FLOAT32;
-        try (ShakeDropCoefficients c = ShakeDropCoefficients.draw(f.size(0), survival, dtype, f.device(), generator)) {
+        try (ShakeDropCoefficients c = given != null ? given.apply(f) : ShakeDropCoefficients.draw(f.size(0), survival, dtype, f.device(), generator)) {
             return ShakeDrop.apply(f, c);
         }
     }
@@ -84,6 +86,15 @@ final class PyramidBlock extends Module {
             }
         }
         return h;
+    }
+
+    /**
+     * For tests only (FamilyGoldenTest): in training, take this block's ShakeDrop coefficients
+     * from {@code source} (called with the branch output f; it returns new tensors on f's device
+     * and dtype, which the block closes after use) instead of drawing them; null restores drawing.
+     */
+    void giveCoefficients(java.util.function.Function<Tensor, ShakeDropCoefficients> source) {
+        this.given = source;
     }
 
     /** The parameter-free shortcut of this block. */

@@ -35,6 +35,7 @@ final class ConfigValidator {
                 require(m.depth() == 29, "model.depth", "must be 29 for shake_resnext (ResNeXt-29: 3 stages of 3 bottleneck blocks)", m.depth());
                 require(m.width() >= 1, "model.width", "must be >= 1 for shake_resnext (channels per group; the paper's 2x4x64d has 64)", m.width());
                 require(m.cardinality() >= 1, "model.cardinality", "must be >= 1 (groups per branch; the paper's 2x4x64d has 4)", m.cardinality());
+                require(m.stemWidth() >= 1, "model.stem_width", "must be >= 1 (the stem's channels; stages output 4x, 8x, 16x it; 64 in the paper)", m.stemWidth());
             }
             case PYRAMIDNET -> {
                 int per = m.bottleneck() ? 9 : 6;

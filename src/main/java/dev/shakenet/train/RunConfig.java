@@ -41,7 +41,8 @@ public record RunConfig(
      * model's names) to start from instead of the paper's initialization.
      */
     public record Model(int depth, int width, ShakeShake.Mode shakeForward, ShakeShake.Mode shakeBackward,
-                        ShakeShake.Level shakeLevel, String initFrom, Family family, int cardinality, double alpha, boolean bottleneck) {
+                        ShakeShake.Level shakeLevel, String initFrom, Family family, int cardinality, double alpha, boolean bottleneck,
+                        int stemWidth) {
         /** A config written before the families existed (an older checkpoint's) is Shake-Shake 2xKd. */
         public Model {
             if (family == null) family = Family.SHAKE_RESNET;
@@ -61,7 +62,8 @@ public record RunConfig(
         public String shape() {
             return switch (family) {
                 case SHAKE_RESNET -> "depth " + depth + ", width " + width;
-                case SHAKE_RESNEXT -> "shake_resnext, depth " + depth + ", cardinality " + cardinality + ", width " + width;
+                case SHAKE_RESNEXT -> "shake_resnext, depth " + depth + ", cardinality " + cardinality + ", width " + width
+                        + (stemWidth == 64 ? "" : ", stem width " + stemWidth);
                 case PYRAMIDNET -> "pyramidnet, depth " + depth + ", alpha " + alpha + (bottleneck ? ", bottleneck" : ", basic");
             };
         }
@@ -152,7 +154,7 @@ public record RunConfig(
     public static final RunConfig DEFAULTS = new RunConfig(
             "run",
             "",
-            new Model(26, 32, ShakeShake.Mode.SHAKE, ShakeShake.Mode.SHAKE, ShakeShake.Level.IMAGE, null, Family.SHAKE_RESNET, 4, 270, false),
+            new Model(26, 32, ShakeShake.Mode.SHAKE, ShakeShake.Mode.SHAKE, ShakeShake.Level.IMAGE, null, Family.SHAKE_RESNET, 4, 270, false, 64),
             new Optimizer(0.1, 0.9, 0.0, 1e-4, true),
             new Schedule(ScheduleType.COSINE, null, 0.0, 0.0, null, 0.1),
             1800,

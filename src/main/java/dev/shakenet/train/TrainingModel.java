@@ -96,7 +96,7 @@ public final class TrainingModel implements AutoCloseable {
         return switch (m.family()) {
             case SHAKE_RESNET -> new ShakeResNet(m.depth(), m.width(), classes,
                     ShakeCoefficients.drawn(new Shake(m.shakeForward(), m.shakeBackward(), m.shakeLevel()), shake), initialization);
-            case SHAKE_RESNEXT -> new ShakeResNeXt(m.cardinality(), m.width(), classes,
+            case SHAKE_RESNEXT -> new ShakeResNeXt(m.cardinality(), m.width(), m.stemWidth(), classes,
                     ShakeCoefficients.drawn(new Shake(m.shakeForward(), m.shakeBackward(), m.shakeLevel()), shake), initialization);
             case PYRAMIDNET -> new PyramidNet(m.depth(), m.alpha(), m.bottleneck(), classes, shake, initialization);
         };

@@ -90,7 +90,7 @@ class ConfigTypesTest {
         String json = """
                 {"name": "full", "description": "every key", "model": {"depth": 14, "width": 64, "shake_forward": "even",
                  "shake_backward": "keep", "shake_level": "batch", "init_from": "w.pt",
-                 "family": "shake_resnet", "cardinality": 8, "alpha": 48, "bottleneck": true},
+                 "family": "shake_resnet", "cardinality": 8, "alpha": 48, "bottleneck": true, "stem_width": 32},
                  "optimizer": {"lr": 0.05, "momentum": 0.8, "dampening": 0, "weight_decay": 5e-4, "nesterov": false},
                  "schedule": {"type": "cosine_annealing_lr", "t_max": 50, "eta_min": 0.001, "warmup_epochs": 0.5, "milestones": [60, 120],
                   "gamma": 0.2},
