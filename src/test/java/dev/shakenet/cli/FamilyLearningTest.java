@@ -20,9 +20,9 @@ class FamilyLearningTest {
     @TempDir
     Path tmp;
 
-    /** Measured on an AMD EPYC (seed 0): ResNeXt 20.0%, PyramidNet 30.8%. */
+    /** Measured on an AMD EPYC (seed 0): ResNeXt 25.4%, PyramidNet 30.8%. */
     @ParameterizedTest
-    @CsvSource({"cpu-quick-resnext.json, 0.15", "cpu-quick-pyramidnet.json, 0.22"})
+    @CsvSource({"cpu-quick-resnext.json, 0.18", "cpu-quick-pyramidnet.json, 0.22"})
     void theQuickConfigLearnsInTwoShortEpochs(String config, double atLeast) throws Exception {
         RealCifar10Test.assumeSharedData();
         Path root = Path.of(System.getProperty("shakenet.root", "."));
