@@ -6,8 +6,8 @@ import java.nio.charset.StandardCharsets;
 /**
  * The few TensorBoard protobuf messages ShakeNet writes, encoded by hand with the published field
  * numbers (tensorflow/core/util/event.proto, summary.proto): Event {1 wall_time double, 2 step
- * int64, 3 file_version string, 5 summary Summary}; Summary {1 repeated Value}; Value {1 tag
- * string, 2 simple_value float}. Three messages do not warrant a protobuf dependency and its
+ * int64, 3 file_version string, 5 summary Summary, 6 session_log SessionLog}; Summary {1 repeated
+ * Value}; Value {1 tag string, 2 simple_value float}; SessionLog {1 status}. Three messages do not warrant a protobuf dependency and its
  * generated classes.
  */
 public final class Events {
@@ -32,6 +32,21 @@ public final class Events {
         event.fixed64(1, Double.doubleToRawLongBits(wallTime));
         event.varint(2, step);
         event.bytes(5, summary.toByteArray());
+        return event.toByteArray();
+    }
+
+    /**
+     * A SessionLog START at {@code step} (Event field 6, SessionLog {1 status: START = 1}):
+     * TensorBoard then drops the points at and after that step that earlier files hold, so a
+     * resumed run's rewritten steps replace the stale ones.
+     */
+    public static byte[] sessionStart(double wallTime, long step) {
+        Proto log = new Proto();
+        log.varint(1, 1);
+        Proto event = new Proto();
+        event.fixed64(1, Double.doubleToRawLongBits(wallTime));
+        event.varint(2, step);
+        event.bytes(6, log.toByteArray());
         return event.toByteArray();
     }
 

@@ -32,7 +32,8 @@ public record RunConfig(
         Checkpointing checkpoint,
         NonFinitePolicy nonfinite,
         int nonfinitePatience,
-        Distributed distributed) {
+        Distributed distributed,
+        boolean tensorboard) {
 
     /**
      * The network: its family, depth and widths (Shake-Shake 2x{width}d; ResNeXt's cardinality and
@@ -174,5 +175,6 @@ public record RunConfig(
             new Checkpointing(1, 2, true),
             NonFinitePolicy.STOP,
             10,
-            new Distributed(Backend.AUTO, 300, 25, null, 29500));
+            new Distributed(Backend.AUTO, 300, 25, null, 29500),
+            true);
 }

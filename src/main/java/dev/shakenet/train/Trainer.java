@@ -4,6 +4,7 @@ import dev.shakenet.data.Cifar;
 import dev.shakenet.data.Batches;
 import dev.shakenet.nn.Network;
 import dev.shakenet.optim.LrSchedule;
+import dev.shakenet.tensorboard.EventWriter;
 import dev.shakenet.torch.Device;
 import dev.shakenet.torch.Tensor;
 import dev.shakenet.torch.TensorFiles;
@@ -43,6 +44,7 @@ public final class Trainer implements AutoCloseable {
     private final Evaluator evaluator;
     private final TrainStep step;
     private final MetricsLog metrics;
+    private EventWriter events; // TensorBoard's event file: rank 0, tensorboard on
     private final Checkpoints checkpoints;
     private final Progress progress;
     private final Path runDir; // null on ranks other than 0, which write nothing
@@ -95,9 +97,14 @@ public final class Trainer implements AutoCloseable {
             }
             dp.copyFromLeader(model.stateDict().values()); // every rank starts from rank 0's parameters and buffers
             metrics = dp.isLeader() ? new MetricsLog(runDir) : null;
+            if (dp.isLeader() && config.tensorboard()) {
+                events = EventWriter.open(runDir);
+                if (resumeFrom != null) events.sessionStart(savedUpdate); // the steps from here on are written again
+            }
         } catch (IOException | RuntimeException e) {
             if (resumedTally != null) resumedTally.close();
             if (guard != null) guard.close();
+            if (events != null) events.close();
             training.close(); // a checkpoint or weights file that does not fit: the model goes with the failed start
             throw e;
         }
@@ -170,6 +177,14 @@ public final class Trainer implements AutoCloseable {
                         // this rank's loss and accuracy; the images of every rank
                         progress.report(epoch, batch.index() + 1, batches.count(), tally.images() * dp.worldSize(), tally.seconds(), tally.loss(),
                                 tally.accuracy(), 0);
+                        if (events != null) {
+                            long done = update + 1;
+                            events.scalar("train/loss", done, tally.loss());
+                            events.scalar("train/accuracy", done, tally.accuracy());
+                            events.scalar("lr", done, schedule.lr(update, epoch));
+                            events.scalar("images_per_second", done, tally.images() * dp.worldSize() / tally.seconds());
+                            events.flush();
+                        }
                     }
                 }
                 progress.endEpoch();
@@ -189,6 +204,7 @@ public final class Trainer implements AutoCloseable {
                 test == null ? null : test.accuracy(), totals.images() / trainSeconds, tally.seconds(), tally.skipped());
         if (!dp.isLeader()) return line;
         metrics.write(line);
+        if (events != null) writeEpochEvents(line, (long) (epoch + 1) * stepsPerEpoch);
         drawCurves();
         LOG.info("epoch {}/{}  lr {}  train loss {} acc {}%  test {}  {} img/s  {} s{}", epoch + 1, config.epochs(),
                 String.format("%.5f", lr), f4(trainLoss), f2(100 * trainAccuracy),
@@ -223,6 +239,15 @@ public final class Trainer implements AutoCloseable {
         Evaluator.Result all = mine.summedOver(dp);
         checkStop();
         return all;
+    }
+
+    /** The epoch's line as TensorBoard scalars at the update count that ends it. */
+    private void writeEpochEvents(EpochMetrics line, long step) throws IOException {
+        events.scalar("epoch/train_loss", step, line.trainLoss());
+        events.scalar("epoch/train_accuracy", step, line.trainAccuracy());
+        if (line.testLoss() != null) events.scalar("epoch/test_loss", step, line.testLoss());
+        if (line.testAccuracy() != null) events.scalar("epoch/test_accuracy", step, line.testAccuracy());
+        events.flush();
     }
 
     /** Redraws curves.png; a failure to draw is logged, never fatal to training. */
@@ -362,6 +387,7 @@ public final class Trainer implements AutoCloseable {
         if (resumedTally != null) resumedTally.close();
         guard.close();
         if (metrics != null) metrics.close();
+        if (events != null) events.close();
         training.close();
     }
 }

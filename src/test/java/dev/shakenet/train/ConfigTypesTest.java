@@ -100,7 +100,8 @@ class ConfigTypesTest {
                  "device": "cpu", "memory_format": "channels_last", "precision": "bf16", "seed": 12345678901, "threads": 2,
                  "cpu_allocator": "system", "engine": "reference", "output": "runs/full", "eval_interval": 2, "log_interval": 10,
                  "checkpoint": {"interval": 5, "keep_last": 3, "keep_best": false}, "nonfinite": "skip", "nonfinite_patience": 4,
-                 "distributed": {"backend": "gloo", "timeout_seconds": 60, "bucket_mb": 4, "master_addr": "node1", "master_port": 29400}}""";
+                 "distributed": {"backend": "gloo", "timeout_seconds": 60, "bucket_mb": 4, "master_addr": "node1", "master_port": 29400},
+                 "tensorboard": false}""";
         RunConfig c = resolve(json);
         assertEquals(ConfigLoader.JSON.treeToValue(ConfigLoader.JSON.readTree(json), RunConfig.class), c);
         assertEquals(12345678901L, c.seed());

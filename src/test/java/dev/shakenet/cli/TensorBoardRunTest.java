@@ -1,0 +1,68 @@
+package dev.shakenet.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.shakenet.data.CifarFiles;
+import dev.shakenet.tensorboard.EventFileReader;
+import dev.shakenet.tensorboard.EventWriter;
+import dev.shakenet.train.ConfigLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A run's TensorBoard event files hold its metrics.jsonl, and a resumed run starts a new file with a SessionLog START. */
+class TensorBoardRunTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void eventFilesHoldTheMetricsAndAResumeMarksWhereItRewrites() throws Exception {
+        CifarFiles.writeFolder(tmp.resolve("data"), 6); // 30 training images: 3 steps of 10 per epoch
+        Path config = Files.writeString(tmp.resolve("tb.json"), """
+                {"name": "tb", "model": {"depth": 8, "width": 4}, "batch_size": 10, "device": "cpu", "threads": 2, "epochs": 2,
+                 "log_interval": 1}""");
+        Path run = tmp.resolve("run");
+        assertEquals(0, Main.run(List.of("train", "--config", config.toString(), "--set", "data.path=" + tmp.resolve("data"), "--set", "output=" + run)));
+        assertEquals(0, Main.run(List.of("train", "--resume", run.toString(), "--set", "epochs=3")));
+
+        List<Path> files;
+        try (Stream<Path> s = Files.list(run)) {
+            files = s.filter(p -> p.getFileName().toString().startsWith(EventWriter.PREFIX)).sorted().toList();
+        }
+        assertEquals(2, files.size(), "one event file per start: " + files);
+        List<EventFileReader.Event> first = EventFileReader.read(files.get(0)), second = EventFileReader.read(files.get(1));
+        assertEquals("brain.Event:2", first.getFirst().fileVersion());
+        assertEquals("brain.Event:2", second.getFirst().fileVersion());
+        assertEquals(1, second.get(1).sessionStatus(), "the resumed file opens with a SessionLog START");
+        assertEquals(6, second.get(1).step(), "at the resumed update, 2 epochs of 3 steps");
+
+        List<String> lines = Files.readAllLines(run.resolve("metrics.jsonl"));
+        assertEquals(3, lines.size());
+        List<EventFileReader.Event> all = Stream.concat(first.stream(), second.stream()).toList();
+        for (String l : lines) {
+            JsonNode m = ConfigLoader.JSON.readTree(l);
+            long step = m.get("epoch").asLong() * 3;
+            for (String key : List.of("train_loss", "train_accuracy", "test_loss", "test_accuracy")) {
+                EventFileReader.Event e = all.stream().filter(x -> ("epoch/" + key).equals(x.tag()) && x.step() == step).findFirst()
+                        .orElseThrow(() -> new AssertionError("no epoch/" + key + " at step " + step));
+                assertEquals((float) m.get(key).asDouble(), e.value(), 0f, "epoch/" + key + " at " + step);
+            }
+        }
+        // per log interval (here every step but an epoch's last, whose figures the epoch line carries)
+        assertTrue(first.stream().anyMatch(e -> "train/loss".equals(e.tag()) && e.step() == 1), "train/loss at update 1");
+        assertTrue(first.stream().anyMatch(e -> "lr".equals(e.tag()) && e.step() == 2));
+        assertTrue(first.stream().anyMatch(e -> "images_per_second".equals(e.tag())));
+
+        // tensorboard: false writes none
+        Path off = tmp.resolve("off");
+        assertEquals(0, Main.run(List.of("train", "--config", config.toString(), "--set", "data.path=" + tmp.resolve("data"), "--set", "output=" + off,
+                "--set", "tensorboard=false", "--set", "epochs=1")));
+        try (Stream<Path> s = Files.list(off)) {
+            assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(EventWriter.PREFIX)));
+        }
+    }
+}
