@@ -175,12 +175,12 @@ public final class Trainer implements AutoCloseable {
                     if (dp.isLeader() && progress.due(batch.index() + 1, batches.count())) {
                         guard.verify(); // the report synchronises anyway
                         // this rank's loss and accuracy; the images of every rank
-                        progress.report(epoch, batch.index() + 1, batches.count(), tally.images() * dp.worldSize(), tally.seconds(), tally.loss(),
-                                tally.accuracy(), 0);
+                        double loss = tally.loss(), accuracy = tally.accuracy(); // one device read each, shared by the line and TensorBoard
+                        progress.report(epoch, batch.index() + 1, batches.count(), tally.images() * dp.worldSize(), tally.seconds(), loss, accuracy, 0);
                         if (events != null) {
                             long done = update + 1;
-                            events.scalar("train/loss", done, tally.loss());
-                            events.scalar("train/accuracy", done, tally.accuracy());
+                            events.scalar("train/loss", done, loss);
+                            events.scalar("train/accuracy", done, accuracy);
                             events.scalar("lr", done, schedule.lr(update, epoch));
                             events.scalar("images_per_second", done, tally.images() * dp.worldSize() / tally.seconds());
                             events.flush();
