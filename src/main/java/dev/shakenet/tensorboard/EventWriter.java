@@ -56,6 +56,16 @@ public final class EventWriter implements AutoCloseable {
         TfRecord.write(out, Events.scalar(now(), step, tag, (float) value));
     }
 
+    /** Text (Markdown) under {@code tag} at global step {@code step}. */
+    public void text(String tag, long step, String markdown) throws IOException {
+        TfRecord.write(out, Events.text(now(), step, tag, markdown));
+    }
+
+    /** Markdown that shows {@code text} line for line, as written (an indented code block). */
+    public static String preformatted(String text) {
+        return text.strip().lines().map(l -> "    " + l).collect(java.util.stream.Collectors.joining("\n"));
+    }
+
     /** Marks a resume at {@code step}: TensorBoard drops the older files' points from there on. */
     public void sessionStart(long step) throws IOException {
         TfRecord.write(out, Events.sessionStart(now(), step));

@@ -7,16 +7,17 @@ import java.nio.charset.StandardCharsets;
  * The few TensorBoard protobuf messages ShakeNet writes, encoded by hand with the published field
  * numbers (tensorflow/core/util/event.proto, summary.proto): Event {1 wall_time double, 2 step
  * int64, 3 file_version string, 5 summary Summary, 6 session_log SessionLog}; Summary {1 repeated
- * Value}; Value {1 tag string, 2 simple_value float}; SessionLog {1 status}. Three messages do not warrant a protobuf dependency and its
- * generated classes.
+ * Value}; Value {1 tag string, 2 simple_value float, 8 tensor TensorProto, 9 metadata
+ * SummaryMetadata}; SessionLog {1 status}; for text, SummaryMetadata {1 plugin_data {1 plugin_name}},
+ * TensorProto {1 dtype, 2 tensor_shape {2 dim {1 size}}, 8 string_val}. A handful of messages do not
+ * warrant a protobuf dependency and its generated classes.
  */
 public final class Events {
     private Events() {}
 
     /** The first record of every event file. */
     public static byte[] fileVersion(double wallTime) {
-        Proto p = new Proto();
-        p.fixed64(1, Double.doubleToRawLongBits(wallTime));
+        Proto p = eventAt(wallTime, 0);
         p.bytes(3, "brain.Event:2".getBytes(StandardCharsets.UTF_8));
         return p.toByteArray();
     }
@@ -26,11 +27,39 @@ public final class Events {
         Proto v = new Proto();
         v.bytes(1, tag.getBytes(StandardCharsets.UTF_8));
         v.fixed32(2, Float.floatToRawIntBits(value));
+        return summaryEvent(wallTime, step, v);
+    }
+
+    /**
+     * An event with one text summary at {@code step}, as PyTorch's {@code add_text} writes it: a
+     * one-element string tensor for TensorBoard's text plugin, which renders it as Markdown.
+     */
+    public static byte[] text(double wallTime, long step, String tag, String text) {
+        Proto pluginData = new Proto();
+        pluginData.bytes(1, "text".getBytes(StandardCharsets.UTF_8));
+        Proto metadata = new Proto();
+        metadata.bytes(1, pluginData.toByteArray());
+        Proto dim = new Proto();
+        dim.varint(1, 1);
+        Proto shape = new Proto();
+        shape.bytes(2, dim.toByteArray());
+        Proto tensor = new Proto();
+        tensor.varint(1, DT_STRING);
+        tensor.bytes(2, shape.toByteArray());
+        tensor.bytes(8, text.getBytes(StandardCharsets.UTF_8));
+        Proto v = new Proto();
+        v.bytes(1, tag.getBytes(StandardCharsets.UTF_8));
+        v.bytes(8, tensor.toByteArray());
+        v.bytes(9, metadata.toByteArray());
+        return summaryEvent(wallTime, step, v);
+    }
+
+    private static final int DT_STRING = 7; // tensorflow/core/framework/types.proto
+
+    private static byte[] summaryEvent(double wallTime, long step, Proto value) {
         Proto summary = new Proto();
-        summary.bytes(1, v.toByteArray());
-        Proto event = new Proto();
-        event.fixed64(1, Double.doubleToRawLongBits(wallTime));
-        event.varint(2, step);
+        summary.bytes(1, value.toByteArray());
+        Proto event = eventAt(wallTime, step);
         event.bytes(5, summary.toByteArray());
         return event.toByteArray();
     }
@@ -43,11 +72,20 @@ public final class Events {
     public static byte[] sessionStart(double wallTime, long step) {
         Proto log = new Proto();
         log.varint(1, 1);
-        Proto event = new Proto();
-        event.fixed64(1, Double.doubleToRawLongBits(wallTime));
-        event.varint(2, step);
+        Proto event = eventAt(wallTime, step);
         event.bytes(6, log.toByteArray());
         return event.toByteArray();
+    }
+
+    /**
+     * An Event's wall_time and step as protobuf itself writes them: proto3 leaves out a field that
+     * holds its default (step 0 at the start of a run), so the bytes are protobuf's own.
+     */
+    private static Proto eventAt(double wallTime, long step) {
+        Proto event = new Proto();
+        if (Double.doubleToRawLongBits(wallTime) != 0) event.fixed64(1, Double.doubleToRawLongBits(wallTime));
+        if (step != 0) event.varint(2, step);
+        return event;
     }
 
     /** Protobuf's wire format, the three wire types used here. */

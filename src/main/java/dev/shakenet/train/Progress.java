@@ -38,12 +38,17 @@ final class Progress {
 
     /** Whether to report after {@code done} of {@code total} steps (reading the metrics costs a device sync). */
     boolean due(int done, int total) {
+        if (!terminal) return atLogInterval(done, total);
         if (done >= total) return false; // the epoch line follows
-        if (!terminal) return done % logInterval == 0;
         long now = System.nanoTime();
         if (now - lastDraw < REDRAW_NANOS) return false;
         lastDraw = now;
         return true;
+    }
+
+    /** Whether {@code done} of {@code total} steps ends a log interval (not the epoch's last step: the epoch line follows). */
+    boolean atLogInterval(int done, int total) {
+        return done < total && done % logInterval == 0;
     }
 
     /**

@@ -4,7 +4,6 @@ import dev.shakenet.data.Cifar;
 import dev.shakenet.data.Batches;
 import dev.shakenet.nn.Network;
 import dev.shakenet.optim.LrSchedule;
-import dev.shakenet.tensorboard.EventWriter;
 import dev.shakenet.torch.Device;
 import dev.shakenet.torch.Tensor;
 import dev.shakenet.torch.TensorFiles;
@@ -44,7 +43,7 @@ public final class Trainer implements AutoCloseable {
     private final Evaluator evaluator;
     private final TrainStep step;
     private final MetricsLog metrics;
-    private EventWriter events; // TensorBoard's event file: rank 0, tensorboard on
+    private TensorBoardLog events; // rank 0, tensorboard on
     private final Checkpoints checkpoints;
     private final Progress progress;
     private final Path runDir; // null on ranks other than 0, which write nothing
@@ -98,8 +97,7 @@ public final class Trainer implements AutoCloseable {
             dp.copyFromLeader(model.stateDict().values()); // every rank starts from rank 0's parameters and buffers
             metrics = dp.isLeader() ? new MetricsLog(runDir) : null;
             if (dp.isLeader() && config.tensorboard()) {
-                events = EventWriter.open(runDir);
-                if (resumeFrom != null) events.sessionStart(savedUpdate); // the steps from here on are written again
+                events = TensorBoardLog.open(runDir, config, resumeFrom != null ? savedUpdate + 1 : 0, resumeFrom != null);
             }
         } catch (IOException | RuntimeException e) {
             if (resumedTally != null) resumedTally.close();
@@ -172,19 +170,16 @@ public final class Trainer implements AutoCloseable {
                         tally.add(out, onDevice.labels(), batch.size());
                     }
                     afterStep.accept(update);
-                    if (dp.isLeader() && progress.due(batch.index() + 1, batches.count())) {
+                    int done = batch.index() + 1;
+                    boolean draw = dp.isLeader() && progress.due(done, batches.count());
+                    boolean log = events != null && progress.atLogInterval(done, batches.count()); // on a terminal too
+                    if (draw || log) {
                         guard.verify(); // the report synchronises anyway
                         // this rank's loss and accuracy; the images of every rank
                         double loss = tally.loss(), accuracy = tally.accuracy(); // one device read each, shared by the line and TensorBoard
-                        progress.report(epoch, batch.index() + 1, batches.count(), tally.images() * dp.worldSize(), tally.seconds(), loss, accuracy, 0);
-                        if (events != null) {
-                            long done = update + 1;
-                            events.scalar("train/loss", done, loss);
-                            events.scalar("train/accuracy", done, accuracy);
-                            events.scalar("lr", done, schedule.lr(update, epoch));
-                            events.scalar("images_per_second", done, tally.images() * dp.worldSize() / tally.seconds());
-                            events.flush();
-                        }
+                        double imagesPerSecond = tally.images() * dp.worldSize() / tally.seconds();
+                        if (draw) progress.report(epoch, done, batches.count(), tally.images() * dp.worldSize(), tally.seconds(), loss, accuracy, 0);
+                        if (log) events.interval(update + 1, loss, accuracy, schedule.lr(update, epoch), imagesPerSecond);
                     }
                 }
                 progress.endEpoch();
@@ -204,7 +199,7 @@ public final class Trainer implements AutoCloseable {
                 test == null ? null : test.accuracy(), totals.images() / trainSeconds, tally.seconds(), tally.skipped());
         if (!dp.isLeader()) return line;
         metrics.write(line);
-        if (events != null) writeEpochEvents(line, (long) (epoch + 1) * stepsPerEpoch);
+        if (events != null) events.epoch(line, (long) (epoch + 1) * stepsPerEpoch);
         drawCurves();
         LOG.info("epoch {}/{}  lr {}  train loss {} acc {}%  test {}  {} img/s  {} s{}", epoch + 1, config.epochs(),
                 String.format("%.5f", lr), f4(trainLoss), f2(100 * trainAccuracy),
@@ -239,15 +234,6 @@ public final class Trainer implements AutoCloseable {
         Evaluator.Result all = mine.summedOver(dp);
         checkStop();
         return all;
-    }
-
-    /** The epoch's line as TensorBoard scalars at the update count that ends it. */
-    private void writeEpochEvents(EpochMetrics line, long step) throws IOException {
-        events.scalar("epoch/train_loss", step, line.trainLoss());
-        events.scalar("epoch/train_accuracy", step, line.trainAccuracy());
-        if (line.testLoss() != null) events.scalar("epoch/test_loss", step, line.testLoss());
-        if (line.testAccuracy() != null) events.scalar("epoch/test_accuracy", step, line.testAccuracy());
-        events.flush();
     }
 
     /** Redraws curves.png; a failure to draw is logged, never fatal to training. */

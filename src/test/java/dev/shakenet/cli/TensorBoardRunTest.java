@@ -38,7 +38,10 @@ class TensorBoardRunTest {
         assertEquals("brain.Event:2", first.getFirst().fileVersion());
         assertEquals("brain.Event:2", second.getFirst().fileVersion());
         assertEquals(1, second.get(1).sessionStatus(), "the resumed file opens with a SessionLog START");
-        assertEquals(6, second.get(1).step(), "at the resumed update, 2 epochs of 3 steps");
+        assertEquals(7, second.get(1).step(), "at the first update after the checkpoint (2 epochs of 3 steps): epoch 2's points stay");
+        // the resolved config as text: at step 0, and again (epochs 3 now) where the resume starts
+        assertConfigText(first.get(1), 0, 2);
+        assertConfigText(second.get(2), 7, 3);
 
         List<String> lines = Files.readAllLines(run.resolve("metrics.jsonl"));
         assertEquals(3, lines.size());
@@ -64,5 +67,16 @@ class TensorBoardRunTest {
         try (Stream<Path> s = Files.list(off)) {
             assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(EventWriter.PREFIX)));
         }
+    }
+
+    private static void assertConfigText(EventFileReader.Event e, long step, int epochs) throws Exception {
+        assertEquals("config/text_summary", e.tag());
+        assertEquals("text", e.plugin());
+        assertEquals(step, e.step());
+        assertTrue(e.text().lines().allMatch(l -> l.startsWith("    ")), "a Markdown code block: " + e.text());
+        JsonNode config = ConfigLoader.JSON.readTree(e.text());
+        assertEquals(epochs, config.get("epochs").asInt());
+        assertEquals(4, config.get("model").get("width").asInt());
+        assertTrue(config.has("tensorboard"), "every key, defaults included");
     }
 }

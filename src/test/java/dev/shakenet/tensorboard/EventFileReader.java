@@ -13,8 +13,8 @@ import java.util.List;
 
 /** Reads an event file back for tests: every record's framing and both CRCs checked, each Event decoded from the wire format. */
 public final class EventFileReader {
-    /** One decoded Event: the file version, a scalar (tag, value) or a SessionLog status, at a step. */
-    public record Event(double wallTime, long step, String fileVersion, String tag, Float value, Integer sessionStatus) {}
+    /** One decoded Event: the file version, a scalar (tag, value), a text (tag, plugin, text) or a SessionLog status, at a step. */
+    public record Event(double wallTime, long step, String fileVersion, String tag, Float value, String plugin, String text, Integer sessionStatus) {}
 
     private EventFileReader() {}
 
@@ -39,6 +39,7 @@ public final class EventFileReader {
         long step = 0;
         String version = null, tag = null;
         Float value = null;
+        String plugin = null, text = null;
         Integer status = null;
         while (in.hasRemaining()) {
             long key = varint(in);
@@ -47,14 +48,21 @@ public final class EventFileReader {
                 case 1 -> wall = in.getDouble();
                 case 2 -> step = varint(in);
                 case 3 -> version = new String(bytes(in), StandardCharsets.UTF_8);
-                case 5 -> { // Summary { Value { tag, simple_value } }
+                case 5 -> { // Summary { one Value }
                     ByteBuffer summary = ByteBuffer.wrap(bytes(in)).order(ByteOrder.LITTLE_ENDIAN);
                     assertEquals(0x0a, varint(summary));
                     ByteBuffer v = ByteBuffer.wrap(bytes(summary)).order(ByteOrder.LITTLE_ENDIAN);
-                    assertEquals(0x0a, varint(v));
-                    tag = new String(bytes(v), StandardCharsets.UTF_8);
-                    assertEquals(0x15, varint(v));
-                    value = v.getFloat();
+                    assertFalse(summary.hasRemaining(), "one value per event");
+                    while (v.hasRemaining()) {
+                        long k = varint(v);
+                        switch ((int) k) {
+                            case 0x0a -> tag = new String(bytes(v), StandardCharsets.UTF_8); // 1 tag
+                            case 0x15 -> value = v.getFloat();                                // 2 simple_value
+                            case 0x42 -> text = stringTensor(bytes(v));                       // 8 tensor
+                            case 0x4a -> plugin = pluginName(bytes(v));                       // 9 metadata
+                            default -> fail("unexpected Value key " + k);
+                        }
+                    }
                 }
                 case 6 -> {
                     ByteBuffer log = ByteBuffer.wrap(bytes(in)).order(ByteOrder.LITTLE_ENDIAN);
@@ -64,7 +72,29 @@ public final class EventFileReader {
                 default -> fail("unexpected field " + field);
             }
         }
-        return new Event(wall, step, version, tag, value, status);
+        return new Event(wall, step, version, tag, value, plugin, text, status);
+    }
+
+    /** SummaryMetadata { 1 plugin_data { 1 plugin_name } }. */
+    private static String pluginName(byte[] metadata) {
+        ByteBuffer m = ByteBuffer.wrap(metadata);
+        assertEquals(0x0a, varint(m));
+        ByteBuffer p = ByteBuffer.wrap(bytes(m));
+        assertEquals(0x0a, varint(p));
+        return new String(bytes(p), StandardCharsets.UTF_8);
+    }
+
+    /** TensorProto { 1 dtype DT_STRING, 2 shape [1], 8 string_val }: the one string. */
+    private static String stringTensor(byte[] tensor) {
+        ByteBuffer t = ByteBuffer.wrap(tensor);
+        assertEquals(0x08, varint(t));
+        assertEquals(7, varint(t), "DT_STRING");
+        assertEquals(0x12, varint(t));
+        assertArrayEquals(new byte[] {0x12, 0x02, 0x08, 0x01}, bytes(t), "shape: one dim of size 1");
+        assertEquals(0x42, varint(t));
+        String s = new String(bytes(t), StandardCharsets.UTF_8);
+        assertFalse(t.hasRemaining());
+        return s;
     }
 
     private static byte[] bytes(ByteBuffer in) {

@@ -41,9 +41,33 @@ class TfRecordTest {
     void aLongStepAndTagUseMultiByteVarints() {
         byte[] event = Events.scalar(0, 300, "t".repeat(200), 1f);
         // step 300 = 0xac 0x02; Value = key + 2-byte length + 200 + key + 4 = 208 bytes (0xd0 0x01);
-        // Summary = key + 2-byte length + 208 = 211 (0xd3 0x01); the tag's length 200 = 0xc8 0x01
+        // Summary = key + 2-byte length + 208 = 211 (0xd3 0x01); the tag's length 200 = 0xc8 0x01;
+        // wall_time 0 is left out, as proto3 leaves out defaults
         String hex = HexFormat.of().formatHex(event);
-        assertTrue(hex.startsWith("09" + "0000000000000000" + "10ac02" + "2ad301" + "0ad001" + "0ac801"), hex);
+        assertTrue(hex.startsWith("10ac02" + "2ad301" + "0ad001" + "0ac801"), hex);
         assertTrue(hex.endsWith("15" + "0000803f"), "simple_value 1.0f: " + hex);
+    }
+
+    @Test
+    void aTextEventIsByteForByteWhatProtobufWrites() {
+        // Serialized by Debian's python3-protobuf from classes protoc generated out of
+        // src/test/python/tensorboard_events.proto: Event{wall_time 1.5, step 7, summary{value{
+        // tag "config/text_summary", metadata{plugin_data{plugin_name "text"}}, tensor{dtype DT_STRING,
+        // tensor_shape{dim{size 1}}, string_val "    {\"a\": 1}"}}}}
+        assertEquals("09000000000000f83f10072a390a370a13636f6e6669672f746578745f73756d6d61727942160807120412020801"
+                        + "420c202020207b2261223a20317d4a080a060a0474657874",
+                HexFormat.of().formatHex(Events.text(1.5, 7, "config/text_summary", "    {\"a\": 1}")));
+    }
+
+    @Test
+    void stepZeroIsLeftOutButAZeroValueIsWritten() {
+        // python3-protobuf's bytes for Event{wall_time 2.0, step 0, summary{value{tag "x", simple_value 0.0}}}:
+        // proto3 leaves out the step at its default; simple_value sits in a oneof, so its 0.0 is kept
+        assertEquals("0900000000000000402a0a0a080a01781500000000", HexFormat.of().formatHex(Events.scalar(2.0, 0, "x", 0f)));
+    }
+
+    @Test
+    void preformattedTextIsAnIndentedMarkdownBlock() {
+        assertEquals("    {\n      \"a\": 1\n    }", EventWriter.preformatted("{\n  \"a\": 1\n}\n"));
     }
 }

@@ -31,6 +31,10 @@ class ProgressTest {
         Progress p = new Progress(true, new PrintStream(out, true), 3, 10);
         assertTrue(p.due(1, 100));
         assertFalse(p.due(2, 100), "at most twice a second");
+        // TensorBoard's points follow log_interval on a terminal too, not the redraws
+        assertFalse(p.atLogInterval(9, 100));
+        assertTrue(p.atLogInterval(10, 100));
+        assertFalse(p.atLogInterval(100, 100), "the epoch's figures cover its last step");
         p.report(0, 25, 100, 1600, 20.0, 1.2345, 0.5, 0);
         String bar = out.toString();
         assertTrue(bar.startsWith("\repoch 1/3 [######------------------] 25/100  80.0 img/s  loss 1.2345  acc 50.00%"), bar);
