@@ -52,7 +52,8 @@ public final class Trainer implements AutoCloseable {
     private int startEpoch;
     private boolean resumed;          // started from a checkpoint, not yet said so
     private EpochTally resumedTally; // a mid-epoch checkpoint's figures, until its epoch runs
-    private long savedUpdate;        // updates done at the newest checkpoint
+    private long savedUpdate;        // updates done at the newest checkpoint, counted as this run's world size deals batches
+    private long updateOffset;       // updates done in all minus that count: non-zero after a resume on another world size
     private Path lastCheckpoint;
     private Double bestAccuracy;
     private Integer bestEpoch;
@@ -97,7 +98,7 @@ public final class Trainer implements AutoCloseable {
             dp.copyFromLeader(model.stateDict().values()); // every rank starts from rank 0's parameters and buffers
             metrics = dp.isLeader() ? new MetricsLog(runDir) : null;
             if (dp.isLeader() && config.tensorboard()) {
-                events = TensorBoardLog.open(runDir, config, resumeFrom != null ? savedUpdate + 1 : 0, resumeFrom != null);
+                events = TensorBoardLog.open(runDir, config, resumeFrom != null ? savedUpdate + updateOffset + 1 : 0, resumeFrom != null);
             }
         } catch (IOException | RuntimeException e) {
             if (resumedTally != null) resumedTally.close();
@@ -179,7 +180,7 @@ public final class Trainer implements AutoCloseable {
                         double loss = tally.loss(), accuracy = tally.accuracy(); // one device read each, shared by the line and TensorBoard
                         double imagesPerSecond = tally.images() * dp.worldSize() / tally.seconds();
                         if (draw) progress.report(epoch, done, batches.count(), tally.images() * dp.worldSize(), tally.seconds(), loss, accuracy, 0);
-                        if (log) events.interval(update + 1, loss, accuracy, schedule.lr(update, epoch), imagesPerSecond);
+                        if (log) events.interval(update + updateOffset + 1, loss, accuracy, schedule.lr(update, epoch), imagesPerSecond);
                     }
                 }
                 progress.endEpoch();
@@ -199,7 +200,7 @@ public final class Trainer implements AutoCloseable {
                 test == null ? null : test.accuracy(), totals.images() / trainSeconds, tally.seconds(), tally.skipped());
         if (!dp.isLeader()) return line;
         metrics.write(line);
-        if (events != null) events.epoch(line, (long) (epoch + 1) * stepsPerEpoch);
+        if (events != null) events.epoch(line, (long) (epoch + 1) * stepsPerEpoch + updateOffset);
         drawCurves();
         LOG.info("epoch {}/{}  lr {}  train loss {} acc {}%  test {}  {} img/s  {} s{}", epoch + 1, config.epochs(),
                 String.format("%.5f", lr), f4(trainLoss), f2(100 * trainAccuracy),
@@ -265,7 +266,7 @@ public final class Trainer implements AutoCloseable {
             extra.values().forEach(Tensor::close);
             return;
         }
-        try (Checkpoint checkpoint = Checkpoint.capture(training, epochsDone, update, bestAccuracy, bestEpoch,
+        try (Checkpoint checkpoint = Checkpoint.capture(training, epochsDone, update + updateOffset, bestAccuracy, bestEpoch,
                 tally == null ? null : tally.saved(guard.streak()), extra, dp.worldSize())) {
             lastCheckpoint = checkpoints.save(checkpoint, isBest);
             LOG.info("checkpoint {}{}", lastCheckpoint, isBest ? " (best so far)" : "");
@@ -307,6 +308,7 @@ public final class Trainer implements AutoCloseable {
             guard.restoreStreak(progress.skippedInARow());
         }
         savedUpdate = (long) startEpoch * stepsPerEpoch + (progress == null ? 0 : progress.batchesDone());
+        updateOffset = checkpoint.meta().step() - savedUpdate; // TensorBoard's steps go on from the updates done in all
     }
 
     /** Rank r's shake generator from row r of the checkpoint's per-rank states (rank 0's is restored with the model). */

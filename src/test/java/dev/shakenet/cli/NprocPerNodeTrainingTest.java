@@ -3,7 +3,9 @@ package dev.shakenet.cli;
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.shakenet.data.Batches;
 import dev.shakenet.data.CifarFiles;
+import dev.shakenet.tensorboard.EventFileReader;
 import dev.shakenet.train.Checkpoint;
 import dev.shakenet.train.ConfigLoader;
 import java.io.IOException;
@@ -143,7 +145,20 @@ class NprocPerNodeTrainingTest {
         }
         assertTrue(Files.readString(aloneLog).contains("the checkpoint was trained by 2 process(es), this run has 1: batch_size 8 per process "
                 + "makes 8 images per step (it was 16)"), Files.readString(aloneLog));
-        assertEquals(epochs + 2, Files.readAllLines(run.resolve("metrics.jsonl")).size());
+        List<String> lines = Files.readAllLines(run.resolve("metrics.jsonl"));
+        assertEquals(epochs + 2, lines.size());
+
+        // TensorBoard's view, after a kill -9 (rank 0 may have written points past the checkpoint)
+        // and a resume on half the processes (twice the updates per epoch): one epoch point per
+        // metrics line, equal to it, at the updates done in all
+        List<EventFileReader.Event> trainLoss = EventFileReader.replay(run).stream().filter(e -> "epoch/train_loss".equals(e.tag())).toList();
+        assertEquals(lines.size(), trainLoss.size(), trainLoss.toString());
+        for (int i = 0; i < lines.size(); i++) {
+            assertEquals((float) ConfigLoader.JSON.readTree(lines.get(i)).get("train_loss").asDouble(), trainLoss.get(i).value(), 0f, "epoch " + (i + 1));
+        }
+        long two = Batches.batchCount(Batches.shareSize(50, 2), 8), one = Batches.batchCount(Batches.shareSize(50, 1), 8);
+        for (int i = 0; i <= epochs; i++) assertEquals((i + 1) * two, trainLoss.get(i).step(), "epoch " + (i + 1) + " on 2 processes");
+        assertEquals((epochs + 1) * two + one, trainLoss.getLast().step(), "then one process's updates count on");
     }
 
     /** The RANK a process of ours was started with (from /proc), or -1. */

@@ -33,6 +33,25 @@ public final class EventFileReader {
         return events;
     }
 
+    /**
+     * What TensorBoard shows of a run folder: its event files in name order, each SessionLog START
+     * at step s dropping the points at steps >= s read before it.
+     */
+    public static List<Event> replay(Path runFolder) throws IOException {
+        List<Path> files;
+        try (var s = Files.list(runFolder)) {
+            files = s.filter(p -> p.getFileName().toString().startsWith(EventWriter.PREFIX)).sorted().toList();
+        }
+        List<Event> shown = new ArrayList<>();
+        for (Path f : files) {
+            for (Event e : read(f)) {
+                if (e.sessionStatus() != null && e.sessionStatus() == 1) shown.removeIf(x -> x.tag() != null && x.step() >= e.step());
+                else if (e.tag() != null) shown.add(e);
+            }
+        }
+        return shown;
+    }
+
     private static Event decode(byte[] data) {
         ByteBuffer in = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
         double wall = 0;
