@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.shakenet.data.CifarFiles;
 import dev.shakenet.train.ConfigLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -29,12 +28,7 @@ class TensorBoardIndependentCheckTest {
 
     @Test
     void aResumedRunsEventFilesReadByProtobufEqualMetricsJsonl() throws Exception {
-        CifarFiles.writeFolder(tmp.resolve("data"), 6); // 30 training images: 3 steps of 10 per epoch
-        Path config = Files.writeString(tmp.resolve("tb.json"), """
-                {"name": "tb", "model": {"depth": 8, "width": 4}, "batch_size": 10, "device": "cpu", "threads": 2, "epochs": 3,
-                 "log_interval": 1, "checkpoint": {"keep_last": 5}}""");
-        Path run = tmp.resolve("run");
-        assertEquals(0, Main.run(List.of("train", "--config", config.toString(), "--set", "data.path=" + tmp.resolve("data"), "--set", "output=" + run)));
+        Path run = TensorBoardRunTest.trainTiny(tmp, "run", "epochs=3"); // 3 steps per epoch
         // As if the process died after epoch 3's figures were written but before its checkpoint:
         // the resume starts from epoch 2 (update 6) and writes updates 7-9 again.
         Files.delete(run.resolve("checkpoints/epoch-0003.pt"));
@@ -52,11 +46,7 @@ class TensorBoardIndependentCheckTest {
 
     @Test
     void theScriptFailsWhenTheFiguresDisagree() throws Exception {
-        CifarFiles.writeFolder(tmp.resolve("data"), 6);
-        Path config = Files.writeString(tmp.resolve("tb.json"), """
-                {"name": "tb", "model": {"depth": 8, "width": 4}, "batch_size": 10, "device": "cpu", "threads": 2, "epochs": 1}""");
-        Path run = tmp.resolve("run");
-        assertEquals(0, Main.run(List.of("train", "--config", config.toString(), "--set", "data.path=" + tmp.resolve("data"), "--set", "output=" + run)));
+        Path run = TensorBoardRunTest.trainTiny(tmp, "run", "epochs=1");
         check(run); // as written: passes
         Path metrics = run.resolve("metrics.jsonl");
         ObjectNode line = (ObjectNode) ConfigLoader.JSON.readTree(Files.readString(metrics));

@@ -21,12 +21,7 @@ class TensorBoardRunTest {
 
     @Test
     void eventFilesHoldTheMetricsAndAResumeMarksWhereItRewrites() throws Exception {
-        CifarFiles.writeFolder(tmp.resolve("data"), 6); // 30 training images: 3 steps of 10 per epoch
-        Path config = Files.writeString(tmp.resolve("tb.json"), """
-                {"name": "tb", "model": {"depth": 8, "width": 4}, "batch_size": 10, "device": "cpu", "threads": 2, "epochs": 2,
-                 "log_interval": 1}""");
-        Path run = tmp.resolve("run");
-        assertEquals(0, Main.run(List.of("train", "--config", config.toString(), "--set", "data.path=" + tmp.resolve("data"), "--set", "output=" + run)));
+        Path run = trainTiny(tmp, "run", "epochs=2");
         assertEquals(0, Main.run(List.of("train", "--resume", run.toString(), "--set", "epochs=3")));
 
         List<Path> files;
@@ -61,12 +56,27 @@ class TensorBoardRunTest {
         assertTrue(first.stream().anyMatch(e -> "images_per_second".equals(e.tag())));
 
         // tensorboard: false writes none
-        Path off = tmp.resolve("off");
-        assertEquals(0, Main.run(List.of("train", "--config", config.toString(), "--set", "data.path=" + tmp.resolve("data"), "--set", "output=" + off,
-                "--set", "tensorboard=false", "--set", "epochs=1")));
+        Path off = trainTiny(tmp, "off", "tensorboard=false", "epochs=1");
         try (Stream<Path> s = Files.list(off)) {
             assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(EventWriter.PREFIX)));
         }
+    }
+
+    /**
+     * A run of a tiny net into {@code tmp/<name>} on 30 images (3 steps of 10 per epoch), a log
+     * line every step, every epoch's checkpoint kept; {@code sets} are --set overrides.
+     */
+    static Path trainTiny(Path tmp, String name, String... sets) throws Exception {
+        Path data = tmp.resolve("data");
+        if (!Files.isDirectory(data)) CifarFiles.writeFolder(data, 6);
+        Path config = Files.writeString(tmp.resolve("tb.json"), """
+                {"name": "tb", "model": {"depth": 8, "width": 4}, "batch_size": 10, "device": "cpu", "threads": 2, "epochs": 2,
+                 "log_interval": 1, "checkpoint": {"keep_last": 5}}""");
+        Path run = tmp.resolve(name);
+        List<String> args = new java.util.ArrayList<>(List.of("train", "--config", config.toString(), "--set", "data.path=" + data, "--set", "output=" + run));
+        for (String set : sets) args.addAll(List.of("--set", set));
+        assertEquals(0, Main.run(args));
+        return run;
     }
 
     private static void assertConfigText(EventFileReader.Event e, long step, int epochs) throws Exception {
