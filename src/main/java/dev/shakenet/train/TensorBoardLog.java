@@ -20,7 +20,7 @@ final class TensorBoardLog implements AutoCloseable {
      * a new run; for a resume the first update after its checkpoint, marked by a SessionLog START
      * so TensorBoard drops what older files hold from there on (it is written again).
      */
-    static TensorBoardLog open(Path runDir, RunConfig config, long firstUpdate, boolean resumed) throws IOException {
+    static TensorBoardLog open(Path runDir, RunConfig config, long firstUpdate, boolean resumed) throws FileWriteException {
         EventWriter events;
         try {
             events = EventWriter.open(runDir);
@@ -34,8 +34,12 @@ final class TensorBoardLog implements AutoCloseable {
                 // the tag PyTorch's add_text("config", ...) writes
                 events.text("config/text_summary", firstUpdate, EventWriter.preformatted(ConfigLoader.toJson(config)));
             });
-        } catch (IOException e) {
-            events.close();
+        } catch (FileWriteException e) {
+            try {
+                events.close();
+            } catch (IOException alsoFailed) {
+                e.addSuppressed(alsoFailed);
+            }
             throw e;
         }
         return log;
